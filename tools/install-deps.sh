@@ -1,0 +1,14 @@
+#!/bin/sh
+# Install the Debian packages efc needs to build and test, when missing.
+set -e
+PKGS="build-essential pkg-config flex bison libjson-c-dev libcmocka-dev jq"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+$SUDO apt-get update -qq || true
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
