@@ -1,6 +1,7 @@
 /* cli.h — shared by the command implementations. */
 #ifndef EFC_CLI_H
 #define EFC_CLI_H
+#include <stddef.h>
 #include <stdio.h>
 
 struct command {
@@ -18,4 +19,10 @@ int cli_bytecode_version(void);
 int cli_wants_help(int argc, char **argv, const char *help);
 /* Colour diagnostics when stderr is a terminal and NO_COLOR is unset. */
 int cli_color(void);
+struct diag;
+struct program;
+/* Loads, parses and checks a file; NULL (errors in d) if anything failed. */
+struct program *cli_load_program(struct diag *d, const char *path);
+/* Writes `size` bytes to path through a temporary file and rename(2). 0 or -1 (message printed). */
+int cli_write_file(const char *path, const void *data, size_t size);
 #endif

@@ -1,4 +1,5 @@
 /* common.c — helpers shared by the commands: help, colour, loading a program. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,4 +19,21 @@ int cli_wants_help(int argc, char **argv, const char *help) {
 
 int cli_color(void) {
   return isatty(2) && !getenv("NO_COLOR");
+}
+
+int cli_write_file(const char *path, const void *data, size_t size) {
+  size_t n = strlen(path) + 16;
+  char *tmp = malloc(n);
+  if (!tmp) return -1;
+  snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  int ok = f && fwrite(data, 1, size, f) == size;
+  if (f && fclose(f) != 0) ok = 0;
+  if (ok && rename(tmp, path) != 0) ok = 0;
+  if (!ok) {
+    fprintf(stderr, "efc: cannot write %s: %s\n", path, strerror(errno));
+    remove(tmp);
+  }
+  free(tmp);
+  return ok ? 0 : -1;
 }

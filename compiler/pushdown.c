@@ -350,6 +350,42 @@ static struct json_object *merge(struct json_object *into, struct json_object *f
   return out;
 }
 
+/* ---- explaining what stays ---------------------------------------------- */
+
+static int is_constant(const struct expr *e) {
+  if (e->kind == E_UNARY && e->op == EOP_NEG) e = e->left;
+  return e->kind == E_INT || e->kind == E_FLOAT || e->kind == E_STRING || e->kind == E_BOOL ||
+         e->kind == E_NULL || e->kind == E_DURATION || e->kind == E_ARRAY;
+}
+
+static int is_path_expr(const struct expr *e) {
+  struct path p;
+  return to_path(e, &p);
+}
+
+/* In words, why a pattern cannot say e exactly. */
+static const char *why_not(const struct expr *e) {
+  if (e->kind == E_UNARY && e->op == EOP_NOT) return why_not(e->left);
+  if (e->kind == E_CALL) return "it calls a function; a pattern only tests fields as they are";
+  if (e->kind != E_BINARY) return "a pattern cannot express this form";
+  switch (e->op) {
+  case EOP_OR: return "one side of `or` cannot be expressed, so the whole `or` cannot";
+  case EOP_AND: return "a pattern cannot express `not` of an `and`";
+  case EOP_ADD: case EOP_SUB: case EOP_MUL: case EOP_DIV: case EOP_MOD:
+    return "a pattern cannot compute";
+  default: break;
+  }
+  const struct expr *l = e->left, *r = e->right;
+  if (!is_path_expr(l) && !is_path_expr(r)) return "neither side is a field of the event";
+  if (!is_constant(is_path_expr(l) ? r : l)) return "it compares the field with something that is not a constant";
+  struct path p;
+  to_path(is_path_expr(l) ? l : r, &p);
+  if ((e->op == EOP_NE || e->negated) && is_number_field(&p))
+    return "efc keeps `!=` on numbers in the runtime (anything-but compares numbers by their spelling)";
+  if (p.type->kind == T_ANY) return "the field's type is not declared";
+  return "a pattern cannot express this test on this kind of field";
+}
+
 /* ---- driver ------------------------------------------------------------- */
 
 static void conjuncts(struct expr *e, struct expr ***list, size_t *n, size_t *cap, struct arena *a) {
@@ -378,16 +414,20 @@ void pushdown_split(struct program *program, const struct decl *event, struct ex
   if (where) conjuncts(where, &all, &n, &cap, &program->arena);
   out->pushed = arena_alloc(&program->arena, (n + 1) * sizeof *out->pushed);
   out->kept = arena_alloc(&program->arena, (n + 1) * sizeof *out->kept);
+  out->why = arena_alloc(&program->arena, (n + 1) * sizeof *out->why);
   for (size_t i = 0; i < n; i++) {
     struct json_object *frag = translate(all[i], 0);
     struct json_object *next = frag ? merge(pattern, frag) : NULL;
     json_object_put(frag);
-    char reason[256];
+    char reason[256] = "";
     if (next && pattern_validate(next, reason, sizeof reason) == 0) {
       json_object_put(pattern);
       pattern = next;
       out->pushed[out->npushed++] = all[i];
     } else {
+      out->why[out->nkept] = !frag ? why_not(all[i])
+                           : !next ? "another condition already constrains this field, and one pattern cannot require both"
+                           : arena_printf(&program->arena, "EventBridge would reject the pattern: %s", reason);
       json_object_put(next);
       out->kept[out->nkept++] = all[i];
     }

@@ -18,6 +18,7 @@ struct pushdown {
   struct expr **pushed;         /* conjuncts now in the pattern (arena) */
   size_t npushed;
   struct expr **kept;           /* conjuncts left to the runtime (arena) */
+  const char **why;             /* why each kept conjunct could not be pushed (arena) */
   size_t nkept;
 };
 
