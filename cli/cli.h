@@ -25,4 +25,6 @@ struct program;
 struct program *cli_load_program(struct diag *d, const char *path);
 /* Writes `size` bytes to path through a temporary file and rename(2). 0 or -1 (message printed). */
 int cli_write_file(const char *path, const void *data, size_t size);
+/* mkdir -p. 0 or -1 (errno set). */
+int cli_mkdirs(const char *dir);
 #endif

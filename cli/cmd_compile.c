@@ -1,7 +1,6 @@
 /* cmd_compile.c — `efc compile APP.flow -o DIR`: write the three artefacts. */
 #include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "cli.h"
 #include "compile.h"
 #include "explain.h"
@@ -62,7 +61,7 @@ int cmd_compile(int argc, char **argv) {
   int rc = 1;
   struct compilation c;
   if (p && compile_program(p, &d, &(struct compile_options){ .table = table }, &c) == 0) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    if (cli_mkdirs(dir) != 0) {
       fprintf(stderr, "efc compile: cannot create %s: %s\n", dir, strerror(errno));
     } else {
       char efb[4096];

@@ -79,7 +79,10 @@ static void collect_names(struct checker *c) {
       if (!o->name || o->kind == D_IMPORT || o->kind == D_ROUTE || !same_namespace(o->kind, d->kind)) continue;
       if (strcmp(o->name, d->name) != 0) continue;
       diag_error(c->diag, d->name_loc, "`%s` is already declared", d->name);
-      if (o->loc.src)
+      if (o->loc.src == d->loc.src)
+        diag_hint(c->diag, "the %s `%s` is declared at line %d; rename one of them", kind_word(o->kind), o->name,
+                  o->loc.line);
+      else if (o->loc.src)
         diag_hint(c->diag, "the %s `%s` is declared at %s:%d:%d; rename one of them", kind_word(o->kind), o->name,
                   o->loc.src->path, o->loc.line, o->loc.col);
       break;
@@ -110,12 +113,19 @@ static int is_stage(const struct decl *d) { return d->kind == D_STAGE; }
 
 static const struct type *resolve_decl_type(struct checker *c, struct decl *d);
 
-static const struct type *record_from_fields(struct checker *c, const char *name, const struct field_decl *fields,
-                                             struct type *into) {
-  struct type *rec = into ? into : type_record(c->arena, name);
+static const struct type *record_from_fields(struct checker *c, const struct decl *owner,
+                                             const struct field_decl *fields, struct type *into) {
+  struct type *rec = into ? into : type_record(c->arena, owner ? owner->name : NULL);
   for (const struct field_decl *f = fields; f; f = f->next) {
     if (f->spread) {
       diag_error(c->diag, f->loc, "`...%s` is only allowed in the output of an extern stage", f->spread);
+      const struct decl *t = find_type_decl(c, f->spread);
+      if (owner && owner->kind == D_EVENT && !owner->extends && t && t->kind == D_TYPE && fields == owner->fields)
+        diag_hint(c->diag, "to give event `%s` the fields of `%s`, declare it with `extends %s`", owner->name,
+                  f->spread, f->spread);
+      else if (t)
+        diag_hint(c->diag, "nest it as a field, e.g. `%c%s: %s`, or copy its fields here",
+                  f->spread[0] >= 'A' && f->spread[0] <= 'Z' ? f->spread[0] + 32 : f->spread[0], f->spread + 1, f->spread);
       continue;
     }
     const struct type *t = chk_type_expr(c, f->type);
@@ -147,6 +157,13 @@ const struct type *chk_type_expr(struct checker *c, const struct type_expr *t) {
   const struct type *s = type_scalar(t->name);
   if (s && s->kind != T_AGGREGATES) return s;
   struct decl *d = (struct decl *)find_type_decl(c, t->name);
+  if (d && d->type == &resolving) {
+    diag_error(c->diag, t->loc, "type `%s` contains itself", d->name);
+    diag_hint(c->diag, "a record cannot contain itself, not even as an optional field or in a list; "
+              "refer to the other record by a key instead, e.g. `%c%s_id: string?`",
+              d->name[0] >= 'A' && d->name[0] <= 'Z' ? d->name[0] + 32 : d->name[0], d->name + 1);
+    return &type_any;
+  }
   if (d) return resolve_decl_type(c, d);
   if (s) {
     diag_error(c->diag, t->loc, "`aggregates` is only a parameter type of extern stages");
@@ -187,7 +204,7 @@ static const struct type *resolve_decl_type(struct checker *c, struct decl *d) {
         type_add_field(c->arena, rec, f->name, f->type, f->optional, f->loc);
     }
   }
-  record_from_fields(c, d->name, d->fields, rec);
+  record_from_fields(c, d, d->fields, rec);
   d->type = rec;
   return rec;
 }
@@ -209,9 +226,25 @@ struct flow_ctx {
   const struct name_ref *events; /* its `on` events */
 };
 
+/* The user stages being expanded, innermost first: finds recursion. */
+struct expansion {
+  const struct decl *stage;
+  const struct expansion *outer;
+  int depth;
+};
+
 static const struct type *check_stages(struct checker *c, const struct scope *outer, struct stage_call *stages,
                                        const struct type *row, const char **row_desc, const struct flow_ctx *fc,
-                                       int depth);
+                                       const struct expansion *chain);
+
+/* The position of the name at the start of `loc` (a call: `name(...)`). */
+static struct loc name_loc(struct loc loc, const char *name) {
+  int quoted = loc.src && loc.line > 0 && loc.src->text[0] && 0;
+  (void)quoted;
+  loc.end_line = loc.line;
+  loc.end_col = loc.col + (int)strlen(name);
+  return loc;
+}
 
 static int count_params(const struct param_decl *p) {
   int n = 0;

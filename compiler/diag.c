@@ -203,5 +203,17 @@ const char *diag_suggest(const char *name, const char *const *candidates, size_t
     size_t dist = edit_distance(name, candidates[i]);
     if (dist < best_d) { best_d = dist; best = candidates[i]; }
   }
-  return best_d <= limit ? best : NULL;
+  if (best_d <= limit) return best;
+  /* No close spelling: a longer or shorter form of a name (`lowercase` for
+   * `lower`, `timestamp` for `time`, `sess` for `session_id`). */
+  size_t ln = strlen(name);
+  best = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (!candidates[i]) continue;
+    size_t lc = strlen(candidates[i]);
+    size_t shorter = lc < ln ? lc : ln;
+    if (shorter < 4 || strncmp(name, candidates[i], shorter) != 0) continue;
+    if (!best || lc < strlen(best)) best = candidates[i];
+  }
+  return best;
 }

@@ -41,7 +41,7 @@ void explain_compilation(const struct compilation *c, FILE *out) {
   for (size_t i = 0; i < c->nrules; i++) {
     const struct compiled_rule *r = &c->rules[i];
     if (!r->event) {
-      fprintf(out, "schedule\n  rule %s: every minute, closes filter windows whose `after` has passed\n", r->name);
+      fprintf(out, "%sschedule\n  rule %s: every minute, closes filter windows whose `after` has passed\n", current ? "\n" : "", r->name);
       continue;
     }
     if (r->entry != current) {

@@ -26,10 +26,14 @@ static void indent(struct printer *p) {
 /* Comments that stand before `line` go on their own lines. */
 static void comments_before(struct printer *p, int line) {
   while (p->next_comment && p->next_comment->loc.line < line) {
+    const struct comment *c = p->next_comment;
     indent(p);
-    text(p, p->next_comment->text);
+    text(p, c->text);
     text(p, "\n");
-    p->next_comment = p->next_comment->next;
+    p->next_comment = c->next;
+    /* A blank line after a comment block is kept (one, however many there were). */
+    int next = p->next_comment && p->next_comment->loc.line < line ? p->next_comment->loc.line : line;
+    if (next > c->loc.line + 1 && next != 1 << 30) text(p, "\n");
   }
 }
 

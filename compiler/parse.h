@@ -22,6 +22,12 @@ struct parse_state {
   int route_count;
   /* The event being parsed: its attributes come before its decl exists. */
   struct { const char *source, *detail_type, *extends; struct loc extends_loc; } pending;
+  /* For syntax error messages: the last tokens read (recent[0] is the
+   * parser's lookahead, recent[1] the token before it, ...) and the brackets
+   * still open (the first 64 are remembered; nopen counts them all). */
+  struct { int tok; struct loc loc; char text[48]; } recent[3];
+  struct { char ch; struct loc loc; } open[64];
+  int nopen;
 };
 
 /* Parse the main file (already loaded as src) and its imports. */

@@ -268,6 +268,11 @@ static struct json_object *translate(const struct expr *e, int negate) {
     return NULL;
   case E_BINARY:
     break;
+  case E_NAME: case E_FIELD:
+    /* A bool field on its own: `foreground` is `foreground == true`. */
+    if (to_path(e, &p) && is_leaf_type(p.type, T_BOOL))
+      return fragment(&p, one(json_object_new_boolean(!negate)));
+    return NULL;
   default:
     return NULL;
   }
@@ -364,8 +369,8 @@ static int is_path_expr(const struct expr *e) {
 }
 
 /* In words, why a pattern cannot say e exactly. */
-static const char *why_not(const struct expr *e) {
-  if (e->kind == E_UNARY && e->op == EOP_NOT) return why_not(e->left);
+static const char *why_not(struct arena *a, const struct expr *e) {
+  if (e->kind == E_UNARY && e->op == EOP_NOT) return why_not(a, e->left);
   if (e->kind == E_CALL) return "it calls a function; a pattern only tests fields as they are";
   if (e->kind != E_BINARY) return "a pattern cannot express this form";
   switch (e->op) {
@@ -376,6 +381,8 @@ static const char *why_not(const struct expr *e) {
   default: break;
   }
   const struct expr *l = e->left, *r = e->right;
+  if (l->kind == E_CALL || r->kind == E_CALL)
+    return arena_printf(a, "it calls `%s`; a pattern only tests fields as they are", l->kind == E_CALL ? l->s : r->s);
   if (!is_path_expr(l) && !is_path_expr(r)) return "neither side is a field of the event";
   if (!is_constant(is_path_expr(l) ? r : l)) return "it compares the field with something that is not a constant";
   struct path p;
@@ -425,7 +432,7 @@ void pushdown_split(struct program *program, const struct decl *event, struct ex
       pattern = next;
       out->pushed[out->npushed++] = all[i];
     } else {
-      out->why[out->nkept] = !frag ? why_not(all[i])
+      out->why[out->nkept] = !frag ? why_not(&program->arena, all[i])
                            : !next ? "another condition already constrains this field, and one pattern cannot require both"
                            : arena_printf(&program->arena, "EventBridge would reject the pattern: %s", reason);
       json_object_put(next);

@@ -25,11 +25,14 @@ struct parse_state;
 #include "parse_build.h"
 #define A (&st->program->arena)
 static void yyerror(YYLTYPE *loc, void *scanner, struct parse_state *st, const char *msg);
+static int lex(YYSTYPE *val, YYLTYPE *loc, void *scanner);
+#define yylex(val, loc, scanner) lex(val, loc, scanner)
 }
 
 %define api.pure full
 %define api.location.type {struct loc}
 %define parse.error custom
+%define parse.lac full
 %locations
 %lex-param {void *scanner}
 %parse-param {void *scanner} {struct parse_state *st}
@@ -347,70 +350,178 @@ arg
 
 %%
 
+/* The lexer, remembering what syntax error messages need: the last tokens
+ * and the brackets still open. */
+static int lex(YYSTYPE *val, YYLTYPE *loc, void *scanner) {
+  int tok = (yylex)(val, loc, scanner);
+  struct parse_state *st = yyget_extra(scanner);
+  memmove(&st->recent[1], &st->recent[0], sizeof st->recent - sizeof st->recent[0]);
+  st->recent[0].tok = tok;
+  st->recent[0].loc = *loc;
+  snprintf(st->recent[0].text, sizeof st->recent[0].text, "%s", tok ? yyget_text(scanner) : "");
+  if (tok == '{' || tok == '(' || tok == '[') {
+    if (st->nopen < (int)(sizeof st->open / sizeof *st->open)) {
+      st->open[st->nopen].ch = (char)tok;
+      st->open[st->nopen].loc = *loc;
+    }
+    st->nopen++;
+  } else if ((tok == '}' || tok == ')' || tok == ']') && st->nopen > 0) {
+    st->nopen--;
+  }
+  return tok;
+}
+
 /* Syntax errors: what was found, what would have been accepted, and a hint
  * for the mistakes people make most.  An invalid token was already reported
  * by the lexer, so it is not reported twice. */
-static const char *token_text(yysymbol_kind_t sym, char *buf, size_t size) {
-  const char *name = yysymbol_name(sym);
-  if (name[0] == '"') {
-    size_t n = strlen(name) - 2;
-    snprintf(buf, size, "`%.*s`", (int)n, name + 1);
-  } else if (name[0] == '\'') {
-    snprintf(buf, size, "`%c`", name[1]);
-  } else if (sym == YYSYMBOL_YYEOF) {
-    snprintf(buf, size, "end of file");
-  } else {
-    snprintf(buf, size, "%s", name);
+
+static int is_keyword(yysymbol_kind_t sym) { return sym >= YYSYMBOL_IMPORT && sym <= YYSYMBOL_ELSE; }
+
+static int starts_declaration(int tok) {
+  return tok == IMPORT || tok == TYPE || tok == EVENT || tok == FLOW || tok == ROUTE || tok == FILTER ||
+         tok == TRANSFORMER || tok == VIEW || tok == EXTERN;
+}
+
+/* `found` for the message: the text of names and literals, keywords in backticks. */
+static void found_text(struct parse_state *st, yysymbol_kind_t sym, char *buf, size_t size) {
+  const char *text = st->recent[0].text;
+  switch (sym) {
+  case YYSYMBOL_YYEOF: snprintf(buf, size, "end of file"); return;
+  case YYSYMBOL_IDENT: snprintf(buf, size, "name `%s`", text); return;
+  case YYSYMBOL_INT: case YYSYMBOL_FLOAT: snprintf(buf, size, "number `%s`", text); return;
+  case YYSYMBOL_DURATION: snprintf(buf, size, "duration `%s`", text); return;
+  case YYSYMBOL_STRING: snprintf(buf, size, "string %.40s", text); return;
+  default: break;
   }
+  const char *name = yysymbol_name(sym);
+  if (name[0] == '\'') snprintf(buf, size, "`%c`", name[1]);
+  else snprintf(buf, size, "%s`%s`", is_keyword(sym) ? "keyword " : "", name);
+}
+
+/* An expected token for the list: `}`, `on`, or "a name", "a string". */
+static const char *expected_text(yysymbol_kind_t sym, char *buf, size_t size) {
+  const char *name = yysymbol_name(sym);
+  switch (sym) {
+  case YYSYMBOL_YYEOF: return "end of file";
+  case YYSYMBOL_IDENT: return "a name";
+  case YYSYMBOL_STRING: return "a string";
+  case YYSYMBOL_INT: return "an integer";
+  case YYSYMBOL_FLOAT: return "a number";
+  case YYSYMBOL_DURATION: return "a duration";
+  default: break;
+  }
+  if (name[0] == '\'') snprintf(buf, size, "`%c`", name[1]);
+  else snprintf(buf, size, "`%s`", name);
   return buf;
 }
 
-static int expects(const yysymbol_kind_t *expected, int n, const char *name) {
+static int expects(const yysymbol_kind_t *expected, int n, yysymbol_kind_t sym) {
   for (int i = 0; i < n; i++)
-    if (strcmp(yysymbol_name(expected[i]), name) == 0) return 1;
+    if (expected[i] == sym) return 1;
   return 0;
+}
+
+/* Could an expression start here? */
+static int expects_expr(const yysymbol_kind_t *expected, int n) {
+  return expects(expected, n, YYSYMBOL_IDENT) && expects(expected, n, YYSYMBOL_INT) &&
+         expects(expected, n, YYSYMBOL_STRING) && expects(expected, n, YYSYMBOL_NOT);
+}
+
+/* The innermost `{` still open, or NULL. */
+static const struct loc *open_brace(const struct parse_state *st) {
+  int max = (int)(sizeof st->open / sizeof *st->open);
+  for (int i = (st->nopen < max ? st->nopen : max) - 1; i >= 0; i--)
+    if (st->open[i].ch == '{') return &st->open[i].loc;
+  return NULL;
 }
 
 /* Hints for the mistakes people make most often. */
 static void syntax_hint(struct parse_state *st, yysymbol_kind_t found, const yysymbol_kind_t *expected, int n) {
-  const char *f = yysymbol_name(found);
-  if (strcmp(f, "'='") == 0)
+  int prev = st->recent[1].tok, prev2 = st->recent[2].tok;
+  int top = st->nopen - 1;
+  int closer = 0;
+  if (top >= 0 && top < (int)(sizeof st->open / sizeof *st->open))
+    closer = st->open[top].ch == '{' ? '}' : st->open[top].ch == '(' ? ')' : ']';
+  if (found == YYTRANSLATE('}') || found == YYTRANSLATE(')') || found == YYTRANSLATE(']')) {
+    /* The lexer has already closed the innermost bracket with `found`. */
+    top = st->nopen;
+    closer = 0;
+    if (top < (int)(sizeof st->open / sizeof *st->open))
+      closer = st->open[top].ch == '{' ? '}' : st->open[top].ch == '(' ? ')' : ']';
+  }
+  if (closer && found != YYTRANSLATE(closer) && yysymbol_name(found)[0] == '\'' &&
+      strchr("})]", yysymbol_name(found)[1]) && expects(expected, n, YYTRANSLATE(closer))) {
+    diag_hint(st->diag, "the `%c` at line %d, column %d is not closed", st->open[top].ch, st->open[top].loc.line,
+              st->open[top].loc.col);
+  } else if (found == YYSYMBOL_YYEOF) {
+    const struct loc *brace = open_brace(st);
+    if (st->nopen > 0 && brace)
+      diag_hint(st->diag, "the file ended inside a declaration: the `{` at line %d is not closed", brace->line);
+    else
+      diag_hint(st->diag, "the file ended inside a declaration; is something missing at the end?");
+  } else if (found == YYTRANSLATE('=')) {
     diag_hint(st->diag, "use `==` to compare; `=` only gives a parameter its default");
-  else if (found == YYSYMBOL_YYEOF)
-    diag_hint(st->diag, "the file ended inside a declaration; is a `}` or `)` missing?");
-  else if (n > 0 && expects(expected, n, "\"on\"") && n == 1)
+  } else if (found == YYTRANSLATE('|') && prev2 == EMIT) {
+    diag_hint(st->diag, "`-> emit Event` is the last line of a flow; move the stages above it");
+  } else if (n == 1 && expects(expected, n, YYSYMBOL_ON)) {
     diag_hint(st->diag, "a flow starts with `on EventName`, e.g. `flow f { on Clicked | map {...} -> emit Out }`");
-  else if (n > 0 && expects(expected, n, "\"import\"") && expects(expected, n, "\"flow\""))
+  } else if (expects(expected, n, YYSYMBOL_IMPORT) && expects(expected, n, YYSYMBOL_FLOW)) {
     diag_hint(st->diag, "declarations start with import, type, event, flow, route, filter, transformer, view or extern");
-  else if (found == YYSYMBOL_IDENT && expects(expected, n, "')'"))
+  } else if ((prev == FROM || prev == AS) && expects(expected, n, YYSYMBOL_STRING)) {
+    /* Quote the rest of the word as written, e.g. shop.payments. */
+    const char *p = st->src->text;
+    for (int line = 1; line < st->recent[0].loc.line && *p; p++) line += *p == '\n';
+    p += st->recent[0].loc.col - 1;
+    size_t len = 0;
+    while (p[len] && p[len] != '{' && p[len] != ' ' && p[len] != '\t' && p[len] != '\n' && p[len] != '\r' && len < 80) len++;
+    diag_hint(st->diag, "write it as a string: %s \"%.*s\"", prev == FROM ? "from" : "as", (int)len, p);
+  } else if (is_keyword(found) && expects(expected, n, YYSYMBOL_IDENT)) {
+    diag_hint(st->diag, "%s is a keyword; to use it as a name, write it between backticks: `%s`", yysymbol_name(found),
+              yysymbol_name(found));
+  } else if (expects(expected, n, YYTRANSLATE(':')) && n <= 2) {
+    diag_hint(st->diag, "a field is written `name: type`");
+  } else if (found == YYSYMBOL_IDENT && expects(expected, n, YYTRANSLATE(')'))) {
     diag_hint(st->diag, "separate arguments with `,`");
-  else if (found == YYSYMBOL_IDENT && expects(expected, n, "'}'"))
+  } else if (found == YYSYMBOL_IDENT && expects(expected, n, YYTRANSLATE('}'))) {
     diag_hint(st->diag, "separate entries with `,`");
-  else if (strcmp(f, "':'") == 0)
+  } else if (found == YYTRANSLATE(':')) {
     diag_hint(st->diag, "`name: value` is written inside `{ }` or as a named argument inside `( )`");
-  else if (strcmp(f, "\"->\"") == 0 && expects(expected, n, "'}'"))
-    diag_hint(st->diag, "`-> emit Event` is the last line of a flow");
+  } else if (found == YYSYMBOL_ARROW && expects_expr(expected, n)) {
+    diag_hint(st->diag, "the expression before `->` is not finished");
+  }
 }
 
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct parse_state *st) {
   (void)scanner;
   yysymbol_kind_t found = yypcontext_token(ctx);
   if (found == YYSYMBOL_BAD) return 0;
+  /* A declaration keyword at the start of a line inside an open `{`: a `}` is
+   * missing.  (The keyword may already have been read as a field name.) */
+  const struct loc *brace = open_brace(st);
+  for (int k = 0; k < 2 && brace; k++) {
+    if (!starts_declaration(st->recent[k].tok) || st->recent[k].loc.col != 1) continue;
+    diag_error(st->diag, st->recent[k].loc, "`%s` starts a new declaration, but the `{` at line %d is not closed",
+               st->recent[k].text, brace->line);
+    diag_hint(st->diag, "add the missing `}` before line %d", st->recent[k].loc.line);
+    return 0;
+  }
   yysymbol_kind_t expected[YYNTOKENS];
   int n = yypcontext_expected_tokens(ctx, expected, YYNTOKENS);
-  char what[64], msg[512];
-  int len = snprintf(msg, sizeof msg, "unexpected %s", token_text(found, what, sizeof what));
+  char what[96], msg[512];
+  found_text(st, found, what, sizeof what);
+  int len = snprintf(msg, sizeof msg, "unexpected %s", what);
   if (n > 0 && n <= 6) {
     len += snprintf(msg + len, sizeof msg - (size_t)len, ", expected ");
     for (int i = 0; i < n && len < (int)sizeof msg - 64; i++)
       len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ",
-                      token_text(expected[i], what, sizeof what));
+                      expected_text(expected[i], what, sizeof what));
+  } else if (n > 6 && expects_expr(expected, n)) {
+    snprintf(msg + len, sizeof msg - (size_t)len, ", expected an expression");
   }
   diag_error(st->diag, *yypcontext_location(ctx), "%s", msg);
   syntax_hint(st, found, expected, n);
   return 0;
 }
-
 /* Only reached for "memory exhausted" (nesting deeper than the parser's stack). */
 static void yyerror(YYLTYPE *loc, void *scanner, struct parse_state *st, const char *msg) {
   (void)scanner;

@@ -1,0 +1,24 @@
+#!/bin/sh
+# `make demo`: compile the timecard example and show what came out.
+set -e
+EFC=${1:-build/efc}
+OUT=out/timecard
+echo "== efc check examples/timecard/timecard.flow"
+"$EFC" check examples/timecard/timecard.flow && echo "no errors"
+echo
+echo "== efc explain: what EventBridge filters, what the runtime checks"
+"$EFC" explain examples/timecard/timecard.flow
+echo
+echo "== efc compile examples/timecard/timecard.flow -o $OUT"
+"$EFC" compile examples/timecard/timecard.flow -o "$OUT"
+ls -l "$OUT"
+echo
+echo "== the EventBridge rule (rules.json, first rule)"
+if command -v jq >/dev/null; then jq '.[0]' "$OUT/rules.json"; else head -20 "$OUT/rules.json"; fi
+echo
+echo "== the bytecode (efc disasm $OUT/timecard.efb, first lines)"
+"$EFC" disasm "$OUT/timecard.efb" | head -30
+echo
+echo "== and a mistake, as the compiler reports it"
+printf 'import std.envelope\nevent Shot from "capture.client" extends Envelope {}\nevent Out { app: string }\nflow f {\n  on Shot where aplication.name == "x"\n  | map { app: application.name }\n  -> emit Out\n}\n' > "$OUT/mistake.flow"
+"$EFC" check "$OUT/mistake.flow" || true
