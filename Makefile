@@ -17,8 +17,8 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 VERSION := 0.1.0
-DEPS_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null)
-DEPS_LIBS   := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+DEPS_CFLAGS := $(shell pkg-config --cflags json-c sqlite3 2>/dev/null)
+DEPS_LIBS   := $(shell pkg-config --libs json-c sqlite3 2>/dev/null || echo -ljson-c -lsqlite3)
 ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CFLAGS) -Icompiler -Iruntime -I$(BUILD) \
                -DEFC_VERSION='"$(VERSION)"' $(DEPS_CFLAGS)
 
