@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "compile.h"
 #include "emit_code.h"
 #include "types.h"
 
@@ -447,6 +448,19 @@ struct image *emit_code(struct program *program, struct diag *d, const struct en
     emit_stages(&em, &stages, NULL, r->decl->stages);
     emit_emit(&em, &stages, r->decl->emit);
     add_entry(&em, r->decl->name, ENTRY_FLOW, r->decl->on, r->patterns, r->npatterns, &stages);
+  }
+  /* The declared events, with their schemas, for input validation. */
+  for (const struct decl *d = program->decls; d; d = d->next) {
+    if (d->kind != D_EVENT) continue;
+    img->events = xrealloc(img->events, (img->nevents + 1) * sizeof *img->events);
+    struct json_object *schema = emit_event_schema(program, d);
+    img->events[img->nevents++] = (struct image_event){
+      .name = cstr(&em, d->name),
+      .source = cstr(&em, check_event_source(program, d)),
+      .detail_type = cstr(&em, check_event_detail_type(d)),
+      .schema = cstr(&em, json_object_to_json_string_ext(schema, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)),
+    };
+    json_object_put(schema);
   }
   free(em.hash);
   if (em.overflow) {

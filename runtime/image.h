@@ -2,8 +2,8 @@
  * verifier and disassembler.
  *
  * One image holds one compiled application: a constant pool, code blocks
- * (straight-line stack code for one expression each) and entries (one per
- * flow or route), each a list of stages.  The on-disk layout is described
+ * (straight-line stack code for one expression each), entries (one per
+ * flow or route), each a list of stages, and the declared events.  The on-disk layout is described
  * in docs/bytecode.md; every multi-byte integer is little-endian.
  *
  * Guarantee: image_load() returns an image only if the checksum matches and
@@ -99,11 +99,21 @@ struct entry {
   struct stage *stages;
 };
 
+/* An event the application declares: how it arrives and its JSON Schema,
+ * so the runtime can validate input and dead-letter what does not fit. */
+struct image_event {
+  uint16_t name;        /* string constant */
+  uint16_t source;      /* string constant: EventBridge `source` */
+  uint16_t detail_type; /* string constant: EventBridge `detail-type` */
+  uint16_t schema;      /* string constant: JSON Schema text of the whole event */
+};
+
 struct image {
-  uint32_t nconsts, nblocks, nentries;
+  uint32_t nconsts, nblocks, nentries, nevents;
   struct constant *consts;
   struct block *blocks;
   struct entry *entries;
+  struct image_event *events;
 };
 
 /* Serialise to a malloc'd buffer (caller frees *out). Returns 0 or -1 (ENOMEM). */

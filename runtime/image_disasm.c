@@ -247,8 +247,8 @@ static void disasm_entry(FILE *out, const struct image *image, uint32_t ei)
 
 void image_disasm(const struct image *image, FILE *out)
 {
-  fprintf(out, "efc bytecode image version %d: %u constants, %u blocks, %u entries\n",
-          IMAGE_VERSION, image->nconsts, image->nblocks, image->nentries);
+  fprintf(out, "efc bytecode image version %d: %u constants, %u blocks, %u entries, %u events\n",
+          IMAGE_VERSION, image->nconsts, image->nblocks, image->nentries, image->nevents);
 
   fputs("\nconstants:\n", out);
   for (uint32_t i = 0; image->consts && i < image->nconsts; i++) {
@@ -265,5 +265,13 @@ void image_disasm(const struct image *image, FILE *out)
   for (uint32_t i = 0; image->entries && i < image->nentries; i++) {
     fputc('\n', out);
     disasm_entry(out, image, i);
+  }
+  for (uint32_t i = 0; image->events && i < image->nevents; i++) {
+    const struct image_event *ev = &image->events[i];
+    fprintf(out, "\nevent %u: %s\n  source: ", i, image->consts[ev->name].as.string.bytes);
+    print_value(out, &image->consts[ev->source]);
+    fputs("\n  detail-type: ", out);
+    print_value(out, &image->consts[ev->detail_type]);
+    fprintf(out, "\n  schema: constant %u\n", ev->schema);
   }
 }

@@ -294,6 +294,32 @@ static int read_entries(struct reader *r, struct image *image)
   return 0;
 }
 
+static int read_events(struct reader *r, struct image *image)
+{
+  size_t at = r->pos;
+  if (need(r, 4, "event count") < 0)
+    return -1;
+  uint32_t count = get_u32(r);
+  if (need_count(r, count, 8, "events", at) < 0)
+    return -1;
+  if (!count)
+    return 0;
+  image->events = calloc(count, sizeof *image->events);
+  if (!image->events) {
+    set_err(r->err, r->err_size, "out of memory loading image");
+    return -1;
+  }
+  image->nevents = count;
+  for (uint32_t i = 0; i < count; i++) {
+    struct image_event *ev = &image->events[i];
+    ev->name = get_u16(r);
+    ev->source = get_u16(r);
+    ev->detail_type = get_u16(r);
+    ev->schema = get_u16(r);
+  }
+  return 0;
+}
+
 static int check_header(const uint8_t *bytes, size_t size, char *err, size_t err_size)
 {
   size_t magic_len = size < 4 ? size : 4;
@@ -359,10 +385,10 @@ struct image *image_load(const uint8_t *bytes, size_t size, char *err, size_t er
   }
   struct reader r = { bytes, size, IMAGE_HEADER_SIZE, err, err_size };
   if (read_constants(&r, image) < 0 || read_blocks(&r, image) < 0 ||
-      read_entries(&r, image) < 0)
+      read_entries(&r, image) < 0 || read_events(&r, image) < 0)
     goto fail;
   if (r.pos != size) {
-    set_err(err, err_size, "bad image: %zu unexpected bytes after the last entry at offset %zu",
+    set_err(err, err_size, "bad image: %zu unexpected bytes after the last event at offset %zu",
             size - r.pos, r.pos);
     goto fail;
   }
@@ -451,5 +477,6 @@ void image_free(struct image *image)
     free(e->stages);
   }
   free(image->entries);
+  free(image->events);
   free(image);
 }

@@ -492,5 +492,15 @@ int image_verify(const struct image *image, char *err, size_t err_size)
   for (uint32_t i = 0; i < image->nentries; i++)
     if (verify_entry(&v, i) < 0)
       return -1;
+  if (image->nevents && !image->events)
+    return fail(&v, "events missing");
+  for (uint32_t i = 0; i < image->nevents; i++) {
+    char why[128];
+    const struct image_event *ev = &image->events[i];
+    const uint16_t fields[] = { ev->name, ev->source, ev->detail_type, ev->schema };
+    for (int k = 0; k < 4; k++)
+      if (const_problem(image, fields[k], true, why, sizeof why))
+        return fail(&v, "event %u: %s", i, why);
+  }
   return 0;
 }

@@ -128,6 +128,16 @@ static int put_body(struct wbuf *w, const struct image *image)
   for (uint32_t i = 0; i < image->nentries; i++)
     if (put_entry(w, &image->entries[i]) < 0)
       return -1;
+  if (image->nevents && !image->events)
+    return -1;
+  put_u32(w, image->nevents);
+  for (uint32_t i = 0; i < image->nevents; i++) {
+    const struct image_event *ev = &image->events[i];
+    put_u16(w, ev->name);
+    put_u16(w, ev->source);
+    put_u16(w, ev->detail_type);
+    put_u16(w, ev->schema);
+  }
   return 0;
 }
 

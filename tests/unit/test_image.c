@@ -422,7 +422,7 @@ static void test_empty_image_round_trip(void **state)
   uint8_t *bytes;
   size_t size;
   write_ok(&empty, &bytes, &size);
-  assert_int_equal(size, IMAGE_HEADER_SIZE + 12);
+  assert_int_equal(size, IMAGE_HEADER_SIZE + 16);   /* four empty counts */
   struct image *loaded = image_load(bytes, size, err, sizeof err);
   assert_non_null(loaded);
   assert_int_equal(loaded->nconsts + loaded->nblocks + loaded->nentries, 0);
@@ -436,7 +436,7 @@ static void test_disasm(void **state)
   struct image *img = make_image();
   char *text = disasm_text(img);
   static const char *const lines[] = {
-    "efc bytecode image version 1: 15 constants, 4 blocks, 2 entries\n",
+    "efc bytecode image version 1: 15 constants, 4 blocks, 2 entries, 0 events\n",
     "\n     0  string    \"orders\"\n",
     "\n     3  int       100\n",
     "\n     7  float     1.5\n",
@@ -593,7 +593,7 @@ static void test_trailing_bytes_rejected(void **state)
   expect_load_error(longer, size + 3, "3 unexpected bytes after the image");
   /* Also when the header is resealed to claim them: parsed, then rejected. */
   reseal(longer, size + 3);
-  expect_load_error(longer, size + 3, "bad image: 3 unexpected bytes after the last entry");
+  expect_load_error(longer, size + 3, "bad image: 3 unexpected bytes after the last event");
   free(longer);
   free(bytes);
   image_free(img);
@@ -711,7 +711,7 @@ static void test_huge_entry_lists_tiny_file(void **state)
   write_ok(img, &bytes, &size);
   /* The last entry (route "r1") starts 3*7+2 bytes (its stages) + 9 before
    * the end: name u16, kind u8, nevents u16 + 1, npatterns u16 + 1, nstages. */
-  size_t route = size - (2 + 1 + 2 + 2 + 2 + 2 + 2 + 3 * 7);
+  size_t route = size - 4 - (2 + 1 + 2 + 2 + 2 + 2 + 2 + 3 * 7);   /* 4: the (empty) event count */
   assert_int_equal(bytes[route], K_ROUTE);
   uint8_t *copy = malloc(size);
 

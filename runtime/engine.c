@@ -1,0 +1,612 @@
+/* engine.c — routing, pipelines, emission and windows (see engine.h). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "engine.h"
+#include "match.h"
+#include "schema.h"
+#include "stages.h"
+#include "vm.h"
+
+struct declared_event {
+  const char *source, *detail_type, *name;
+  struct json_object *schema;
+};
+
+struct queued {
+  struct json_object *event;
+  int hop;
+};
+
+struct engine {
+  struct image *img;
+  struct state_store *state;
+  struct engine_options opt;
+  struct engine_sink sink;
+  struct match_set *rules;
+  struct match_scratch *scratch;
+  uint32_t *rule_entry;          /* rule id -> entry index */
+  char **rule_names;
+  uint32_t *matched;             /* scratch for match_event */
+  struct declared_event *events;
+  const struct native_stage ***natives;   /* [entry][stage] for CALL stages */
+  struct engine_stats stats;
+  struct queued *queue;
+  size_t qhead, qlen, qcap;
+  long line;                     /* input line being processed */
+  int64_t last_time;             /* latest event time seen: when --drain closes open windows */
+  uint64_t seq;                  /* emissions for this line: deterministic ids */
+};
+
+struct stage_run {
+  struct engine *e;
+  uint32_t entry;
+  uint16_t stage;
+  struct json_object *row, *envelope;
+  int64_t now;
+  int hop;
+  char label[300];               /* the stage part of its state keys */
+};
+
+static const char *kstr(const struct image *img, uint16_t k) { return img->consts[k].as.string.bytes; }
+
+static void dead_letter(struct engine *e, const char *reason, struct json_object *event) {
+  e->stats.dead_lettered++;
+  if (e->sink.dead_letter) e->sink.dead_letter(e->sink.ctx, e->line, reason, event);
+}
+
+static void trace(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void trace(struct engine *e, const char *fmt, ...) {
+  if (!e->sink.trace) return;
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  e->sink.trace(e->sink.ctx, buf);
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+struct engine *engine_new(struct image *img, struct state_store *state, const struct engine_options *opt,
+                          const struct engine_sink *sink, char *err, size_t err_size) {
+  struct engine *e = calloc(1, sizeof *e);
+  if (!e) return NULL;
+  e->img = img;
+  e->state = state;
+  if (opt) e->opt = *opt;
+  if (!e->opt.hop_limit) e->opt.hop_limit = ENGINE_DEFAULT_HOPS;
+  if (!e->opt.account) e->opt.account = "000000000000";
+  if (!e->opt.region) e->opt.region = "local";
+  if (sink) e->sink = *sink;
+  e->rules = match_set_new();
+  e->scratch = match_scratch_new(NULL);
+  size_t npatterns = 0;
+  for (uint32_t i = 0; i < img->nentries; i++) npatterns += img->entries[i].npatterns;
+  e->rule_entry = calloc(npatterns + 1, sizeof *e->rule_entry);
+  e->rule_names = calloc(npatterns + 1, sizeof *e->rule_names);
+  e->matched = calloc(npatterns + 1, sizeof *e->matched);
+  e->stats.rule_matches = calloc(npatterns + 1, sizeof *e->stats.rule_matches);
+  e->events = calloc(img->nevents + 1, sizeof *e->events);
+  e->natives = calloc(img->nentries + 1, sizeof *e->natives);
+  if (!e->rules || !e->scratch || !e->rule_entry || !e->rule_names || !e->matched || !e->stats.rule_matches ||
+      !e->events || !e->natives) {
+    snprintf(err, err_size, "out of memory");
+    engine_free(e);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < img->nentries; i++) {
+    const struct entry *en = &img->entries[i];
+    for (uint16_t p = 0; p < en->npatterns; p++) {
+      uint32_t id = (uint32_t)e->stats.nrules;
+      char reason[512];
+      if (match_set_add_text(e->rules, kstr(img, en->patterns[p]), id, reason, sizeof reason) != 0) {
+        snprintf(err, err_size, "entry `%s`: %s", kstr(img, en->name), reason);
+        engine_free(e);
+        return NULL;
+      }
+      e->rule_entry[id] = i;
+      const char *event = p < en->nevents ? kstr(img, en->events[p]) : "?";
+      size_t n = strlen(kstr(img, en->name)) + strlen(event) + 8;
+      e->rule_names[id] = malloc(n);
+      if (e->rule_names[id]) snprintf(e->rule_names[id], n, "%s on %s", kstr(img, en->name), event);
+      e->stats.nrules++;
+    }
+    e->natives[i] = calloc(en->nstages + 1, sizeof **e->natives);
+    if (!e->natives[i]) {
+      snprintf(err, err_size, "out of memory");
+      engine_free(e);
+      return NULL;
+    }
+    for (uint16_t s = 0; s < en->nstages; s++) {
+      if (en->stages[s].kind != STAGE_CALL) continue;
+      const char *name = kstr(img, en->stages[s].name);
+      e->natives[i][s] = stage_find(name);
+      if (!e->natives[i][s]) {
+        snprintf(err, err_size, "flow `%s` uses the stage `%s`, which this runtime does not provide", kstr(img, en->name), name);
+        engine_free(e);
+        return NULL;
+      }
+    }
+  }
+  for (uint32_t i = 0; i < img->nevents; i++) {
+    const struct image_event *ev = &img->events[i];
+    struct declared_event *d = &e->events[i];
+    d->name = kstr(img, ev->name);
+    d->source = kstr(img, ev->source);
+    d->detail_type = kstr(img, ev->detail_type);
+    d->schema = json_tokener_parse(kstr(img, ev->schema));
+    if (!d->schema) {
+      snprintf(err, err_size, "the schema of event `%s` in the image is not JSON", d->name);
+      engine_free(e);
+      return NULL;
+    }
+  }
+  e->img = img;
+  return e;
+}
+
+void engine_free(struct engine *e) {
+  if (!e) return;
+  match_set_free(e->rules);
+  match_scratch_free(e->scratch);
+  for (size_t i = 0; i < e->stats.nrules; i++) free(e->rule_names[i]);
+  free(e->rule_names);
+  free(e->rule_entry);
+  free(e->matched);
+  free(e->stats.rule_matches);
+  for (uint32_t i = 0; e->img && e->events && i < e->img->nevents; i++) json_object_put(e->events[i].schema);
+  free(e->events);
+  for (uint32_t i = 0; e->img && e->natives && i < e->img->nentries; i++) free(e->natives[i]);
+  free(e->natives);
+  for (size_t i = e->qhead; i < e->qhead + e->qlen; i++) json_object_put(e->queue[i].event);
+  free(e->queue);
+  image_free(e->img);
+  free(e);
+}
+
+const struct engine_stats *engine_stats(const struct engine *e) { return &e->stats; }
+const char *engine_rule_name(const struct engine *e, size_t rule) { return rule < e->stats.nrules ? e->rule_names[rule] : NULL; }
+
+/* ---- emitting ----------------------------------------------------------- */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+/* A UUID-shaped id derived from (input line, emission number): the same input gives the same ids. */
+static void event_id(struct engine *e, char *buf, size_t size) {
+  uint64_t key[2] = { (uint64_t)e->line, e->seq++ };
+  uint64_t a = fnv(1469598103934665603ull, key, sizeof key), b = fnv(a ^ 0x9e3779b97f4a7c15ull, key, sizeof key);
+  snprintf(buf, size, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+           (unsigned)a & 0xfff, (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffull));
+}
+
+static int enqueue(struct engine *e, struct json_object *event, int hop) {
+  if (e->qhead + e->qlen == e->qcap) {
+    if (e->qhead > 0) {
+      memmove(e->queue, e->queue + e->qhead, e->qlen * sizeof *e->queue);
+      e->qhead = 0;
+    } else {
+      size_t cap = e->qcap ? e->qcap * 2 : 16;
+      struct queued *q = realloc(e->queue, cap * sizeof *q);
+      if (!q) return -1;
+      e->queue = q;
+      e->qcap = cap;
+    }
+  }
+  e->queue[e->qhead + e->qlen++] = (struct queued){ event, hop };
+  return 0;
+}
+
+static int eval_arg_string(struct stage_run *run, const struct stage *st, const char *name, char *out, size_t size) {
+  const struct image *img = run->e->img;
+  for (uint16_t i = 0; i < st->nargs; i++) {
+    if (strcmp(kstr(img, st->args[i].name), name) != 0) continue;
+    struct vm_frame f = { .row = run->row, .envelope = run->envelope };
+    struct json_object *v;
+    if (vm_eval(img, st->args[i].block, &f, &v) != 0) return -1;
+    snprintf(out, size, "%s", v && v != VM_MISSING ? json_object_get_string(v) : "");
+    vm_release(v);
+    return 0;
+  }
+  out[0] = 0;
+  return 0;
+}
+
+static int do_emit(struct stage_run *run, const struct stage *st) {
+  struct engine *e = run->e;
+  char source[512], detail_type[512], id[48], when[40];
+  if (eval_arg_string(run, st, "source", source, sizeof source) || eval_arg_string(run, st, "detail-type", detail_type, sizeof detail_type))
+    return stage_fail(run, "cannot evaluate the envelope of the emitted event");
+  event_id(e, id, sizeof id);
+  vm_format_time(run->now, when, sizeof when);
+  struct json_object *ev = json_object_new_object();
+  json_object_object_add(ev, "version", json_object_new_string("0"));
+  json_object_object_add(ev, "id", json_object_new_string(id));
+  json_object_object_add(ev, "detail-type", json_object_new_string(detail_type));
+  json_object_object_add(ev, "source", json_object_new_string(source));
+  json_object_object_add(ev, "account", json_object_new_string(e->opt.account));
+  json_object_object_add(ev, "time", json_object_new_string(when));
+  json_object_object_add(ev, "region", json_object_new_string(e->opt.region));
+  json_object_object_add(ev, "resources", json_object_new_array());
+  json_object_object_add(ev, "detail", json_object_get(run->row));
+  e->stats.emitted++;
+  trace(e, "  emit %s (%s) from %s", detail_type, id, kstr(e->img, e->img->entries[run->entry].name));
+  if (e->sink.emit && e->sink.emit(e->sink.ctx, ev) != 0) {
+    json_object_put(ev);
+    return -1;
+  }
+  if (run->hop + 1 > e->opt.hop_limit) {
+    char why[300];
+    snprintf(why, sizeof why, "hop limit: this event is the %dth in a chain of emitted events (flow `%s`); it is not routed again. "
+             "Check for flows that consume what they emit", run->hop + 1, kstr(e->img, e->img->entries[run->entry].name));
+    dead_letter(e, why, ev);
+    json_object_put(ev);
+    return 0;
+  }
+  if (enqueue(e, ev, run->hop + 1) != 0) {
+    json_object_put(ev);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- pipelines ---------------------------------------------------------- */
+
+static int run_from(struct engine *e, uint32_t entry, uint16_t stage, struct json_object *row,
+                    struct json_object *envelope, int64_t now, int hop);
+
+int stage_fail(struct stage_run *run, const char *fmt, ...) {
+  struct engine *e = run->e;
+  char msg[400], why[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  const struct entry *en = &e->img->entries[run->entry];
+  const struct stage *st = &en->stages[run->stage];
+  static const char *const kinds[] = { "", "where", "map", "call", "emit", "flow", "forward" };
+  snprintf(why, sizeof why, "%s `%s`, stage %u (%s%s%s): %s", en->kind == ENTRY_FLOW ? "flow" : "route",
+           kstr(e->img, en->name), run->stage + 1, st->kind <= STAGE_FORWARD ? kinds[st->kind] : "?",
+           st->name != IMAGE_NONE ? " " : "", st->name != IMAGE_NONE ? kstr(e->img, st->name) : "", msg);
+  dead_letter(e, why, run->envelope);
+  return 0;
+}
+
+static int run_from(struct engine *e, uint32_t entry, uint16_t stage, struct json_object *row,
+                    struct json_object *envelope, int64_t now, int hop) {
+  const struct entry *en = &e->img->entries[entry];
+  for (; stage < en->nstages; stage++) {
+    const struct stage *st = &en->stages[stage];
+    struct stage_run run = { e, entry, stage, row, envelope, now, hop, "" };
+    struct vm_frame f = { .row = row, .envelope = envelope };
+    switch (st->kind) {
+    case STAGE_WHERE: {
+      int pass = vm_test(e->img, st->block, &f);
+      if (pass < 0) return stage_fail(&run, "%s", f.error);
+      if (!pass) {
+        trace(e, "  %s: stage %u (where) drops the event", kstr(e->img, en->name), stage + 1);
+        return 0;
+      }
+      break;
+    }
+    case STAGE_MAP: {
+      struct json_object *next;
+      if (vm_eval(e->img, st->block, &f, &next) != 0) return stage_fail(&run, "%s", f.error);
+      if (!next || next == VM_MISSING || !json_object_is_type(next, json_type_object)) {
+        vm_release(next);
+        return stage_fail(&run, "map did not build an object");
+      }
+      int rc = run_from(e, entry, stage + 1, next, envelope, now, hop);
+      json_object_put(next);
+      return rc;
+    }
+    case STAGE_CALL:
+      return e->natives[entry][stage]->process(&run, row);
+    case STAGE_EMIT:
+      return do_emit(&run, st);
+    case STAGE_FLOW: {
+      const char *name = kstr(e->img, st->name);
+      for (uint32_t k = 0; k < e->img->nentries; k++)
+        if (strcmp(kstr(e->img, e->img->entries[k].name), name) == 0) {
+          if (run_from(e, k, 0, row, envelope, now, hop) != 0) return -1;
+          break;
+        }
+      if (en->kind != ENTRY_ROUTE) return 0;
+      break;   /* a route fans out: go on to its next target */
+    }
+    case STAGE_FORWARD:
+      e->stats.forwarded++;
+      trace(e, "  %s: delivered to %s (by EventBridge)", kstr(e->img, en->name), kstr(e->img, st->name));
+      break;
+    }
+  }
+  return 0;
+}
+
+int stage_continue(struct stage_run *run, struct json_object *row, int64_t time_ms) {
+  struct json_object *envelope = run->envelope;
+  struct json_object *own = NULL;
+  if (time_ms != run->now) {
+    char when[40];
+    vm_format_time(time_ms, when, sizeof when);
+    own = json_object_new_object();
+    json_object_object_add(own, "time", json_object_new_string(when));
+    envelope = own;
+  }
+  int rc = run_from(run->e, run->entry, (uint16_t)(run->stage + 1), row, envelope, time_ms, run->hop);
+  json_object_put(own);
+  return rc;
+}
+
+int stage_arg(struct stage_run *run, const char *name, struct json_object **value) {
+  const struct image *img = run->e->img;
+  const struct stage *st = &img->entries[run->entry].stages[run->stage];
+  *value = VM_MISSING;
+  for (uint16_t i = 0; i < st->nargs; i++) {
+    if (st->args[i].kind != ARG_VALUE || strcmp(kstr(img, st->args[i].name), name) != 0) continue;
+    struct vm_frame f = { .row = run->row, .envelope = run->envelope };
+    if (vm_eval(img, st->args[i].block, &f, value) != 0) {
+      stage_fail(run, "argument `%s`: %s", name, f.error);
+      return -1;
+    }
+    return 0;
+  }
+  return 0;
+}
+
+int stage_aggregate_count(struct stage_run *run) {
+  const struct stage *st = &run->e->img->entries[run->entry].stages[run->stage];
+  int n = 0;
+  for (uint16_t i = 0; i < st->nargs; i++) n += st->args[i].kind == ARG_AGGREGATE;
+  return n;
+}
+
+int stage_aggregate(struct stage_run *run, int which, const char **name, const char **function, struct json_object **input) {
+  const struct image *img = run->e->img;
+  const struct stage *st = &img->entries[run->entry].stages[run->stage];
+  for (uint16_t i = 0; i < st->nargs; i++) {
+    if (st->args[i].kind != ARG_AGGREGATE || which-- > 0) continue;
+    *name = kstr(img, st->args[i].name);
+    *function = kstr(img, st->args[i].function);
+    *input = VM_MISSING;
+    if (st->args[i].block == IMAGE_NONE || !input) return 0;
+    struct vm_frame f = { .row = run->row, .envelope = run->envelope };
+    if (vm_eval(img, st->args[i].block, &f, input) != 0) {
+      stage_fail(run, "`%s` of `%s`: %s", *function, *name, f.error);
+      return -1;
+    }
+    return 0;
+  }
+  return -1;
+}
+
+/* The stage part of a state key: "INDEX:NAME", so two calls of one stage in a flow keep apart. */
+static const char *stage_label(struct engine *e, uint32_t entry, uint16_t stage, char *buf, size_t size) {
+  snprintf(buf, size, "%u:%s", stage, kstr(e->img, e->img->entries[entry].stages[stage].name));
+  return buf;
+}
+
+void stage_state_key(struct stage_run *run, const char *key_json, struct state_key *out) {
+  out->flow = kstr(run->e->img, run->e->img->entries[run->entry].name);
+  out->stage = stage_label(run->e, run->entry, run->stage, run->label, sizeof run->label);
+  out->key = key_json;
+}
+
+struct state_store *stage_state(struct stage_run *run) { return run->e->state; }
+int64_t stage_now(struct stage_run *run) { return run->now; }
+
+/* ---- windows ------------------------------------------------------------ */
+
+struct window {
+  char *flow, *stage, *key, *value;
+  int64_t version, expires;
+};
+
+struct window_list {
+  struct window *items;
+  size_t n, cap;
+};
+
+static int collect(void *ctx, const struct state_item *it) {
+  struct window_list *l = ctx;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 32;
+    struct window *w = realloc(l->items, cap * sizeof *w);
+    if (!w) return -1;
+    l->items = w;
+    l->cap = cap;
+  }
+  l->items[l->n++] = (struct window){ strdup(it->flow), strdup(it->stage), strdup(it->key), strdup(it->value),
+                                      it->version, it->expires };
+  return 0;
+}
+
+static void windows_free(struct window_list *l) {
+  for (size_t i = 0; i < l->n; i++) {
+    free(l->items[i].flow);
+    free(l->items[i].stage);
+    free(l->items[i].key);
+    free(l->items[i].value);
+  }
+  free(l->items);
+  memset(l, 0, sizeof *l);
+}
+
+/* Closes one window: delete its state (if unchanged) and let the stage emit it. */
+static int close_window(struct engine *e, const struct window *w, int64_t now) {
+  uint32_t entry = e->img->nentries;
+  for (uint32_t i = 0; i < e->img->nentries; i++)
+    if (strcmp(kstr(e->img, e->img->entries[i].name), w->flow) == 0) entry = i;
+  char *colon;
+  unsigned long stage = strtoul(w->stage, &colon, 10);
+  if (entry == e->img->nentries || *colon != ':' || stage >= e->img->entries[entry].nstages ||
+      !e->natives[entry][stage] || !e->natives[entry][stage]->close) {
+    /* State of an older version of the application: drop it, say so. */
+    state_delete(e->state, &(struct state_key){ w->flow, w->stage, w->key }, w->version);
+    trace(e, "  dropped window %s/%s %s: no such stage in this application", w->flow, w->stage, w->key);
+    return 0;
+  }
+  enum state_status s = state_delete(e->state, &(struct state_key){ w->flow, w->stage, w->key }, w->version);
+  if (s == STATE_CONFLICT || s == STATE_NOT_FOUND) return 0;
+  if (s != STATE_OK) return -1;
+  struct json_object *value = json_tokener_parse(w->value);
+  if (!value) return 0;
+  char when[40];
+  vm_format_time(now, when, sizeof when);
+  struct json_object *envelope = json_object_new_object();
+  json_object_object_add(envelope, "time", json_object_new_string(when));
+  struct stage_run run = { e, entry, (uint16_t)stage, value, envelope, now, 0, "" };
+  trace(e, "  close window %s/%s %s", w->flow, w->stage, w->key);
+  int rc = e->natives[entry][stage]->close(&run, w->key, value);
+  json_object_put(value);
+  json_object_put(envelope);
+  return rc;
+}
+
+static int drain_queue(struct engine *e);
+
+int engine_advance(struct engine *e, int64_t now_ms) {
+  for (;;) {
+    struct window_list l = { 0 };
+    enum state_status s = state_expired(e->state, now_ms, 256, collect, &l);
+    if (s != STATE_OK) {
+      windows_free(&l);
+      return -1;
+    }
+    size_t n = l.n;
+    for (size_t i = 0; i < l.n; i++)
+      if (close_window(e, &l.items[i], l.items[i].expires) != 0) {
+        windows_free(&l);
+        return -1;
+      }
+    windows_free(&l);
+    if (drain_queue(e) != 0) return -1;
+    if (n < 256) return 0;
+  }
+}
+
+int engine_drain(struct engine *e) {
+  for (uint32_t i = 0; i < e->img->nentries; i++) {
+    const struct entry *en = &e->img->entries[i];
+    for (uint16_t s = 0; s < en->nstages; s++) {
+      if (!e->natives[i][s] || !e->natives[i][s]->close) continue;
+      char label[300];
+      struct window_list l = { 0 };
+      if (state_scan(e->state, kstr(e->img, en->name), stage_label(e, i, s, label, sizeof label), NULL, collect, &l) != STATE_OK) {
+        windows_free(&l);
+        return -1;
+      }
+      for (size_t k = 0; k < l.n; k++) {
+        int64_t at = l.items[k].expires;
+        /* A window closes at its deadline if it has one, else now (the last event's time). */
+        if (close_window(e, &l.items[k], at ? at : e->last_time) != 0) {
+          windows_free(&l);
+          return -1;
+        }
+      }
+      windows_free(&l);
+      if (drain_queue(e) != 0) return -1;
+    }
+  }
+  return 0;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static const struct declared_event *declared(struct engine *e, const char *source, const char *detail_type) {
+  for (uint32_t i = 0; i < e->img->nevents; i++)
+    if (strcmp(e->events[i].source, source) == 0 && strcmp(e->events[i].detail_type, detail_type) == 0)
+      return &e->events[i];
+  return NULL;
+}
+
+static const char *string_field(struct json_object *o, const char *name) {
+  struct json_object *v;
+  if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string)) return NULL;
+  return json_object_get_string(v);
+}
+
+/* One event (input or emitted): check, match, run. */
+static int route(struct engine *e, struct json_object *ev, int hop) {
+  if (!json_object_is_type(ev, json_type_object)) {
+    dead_letter(e, "not an EventBridge event: the line is JSON but not an object", ev);
+    return 0;
+  }
+  const char *source = string_field(ev, "source"), *detail_type = string_field(ev, "detail-type");
+  struct json_object *detail;
+  if (!source || !detail_type || !json_object_object_get_ex(ev, "detail", &detail) ||
+      !json_object_is_type(detail, json_type_object)) {
+    dead_letter(e, !source ? "not an EventBridge event: `source` is missing or not a string"
+                   : !detail_type ? "not an EventBridge event: `detail-type` is missing or not a string"
+                   : "not an EventBridge event: `detail` is missing or not an object", ev);
+    return 0;
+  }
+  int64_t now;
+  const char *time = string_field(ev, "time");
+  if (e->opt.wall_clock) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  } else if (!time || vm_parse_time(time, &now) != 0) {
+    dead_letter(e, time ? "`time` is not an RFC 3339 time" : "`time` is missing (with --clock event, time comes from the events)", ev);
+    return 0;
+  }
+  const struct declared_event *decl = declared(e, source, detail_type);
+  if (decl) {
+    char why[400], reason[520];
+    if (schema_validate(decl->schema, ev, why, sizeof why) != 0) {
+      snprintf(reason, sizeof reason, "does not fit event `%s`: %s", decl->name, why);
+      dead_letter(e, reason, ev);
+      return 0;
+    }
+  }
+  if (now > e->last_time) e->last_time = now;
+  if (hop == 0 && engine_advance(e, now) != 0) return -1;
+  size_t n = match_event(e->rules, e->scratch, ev, e->matched, e->stats.nrules + 1);
+  if (n == MATCH_ERROR) return -1;
+  trace(e, "%s %s/%s: %zu rule%s", hop ? "emitted" : "event", source, detail_type, n, n == 1 ? "" : "s");
+  if (n) e->stats.matched++;
+  /* The matched ids are in a scratch the pipelines may reuse: copy them. */
+  uint32_t ids[64], *list = n <= 64 ? ids : malloc(n * sizeof *list);
+  if (!list) return -1;
+  memcpy(list, e->matched, n * sizeof *list);
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    e->stats.rule_matches[list[i]]++;
+    trace(e, "  rule %s", e->rule_names[list[i]]);
+    rc = run_from(e, e->rule_entry[list[i]], 0, detail, ev, now, hop);
+  }
+  if (list != ids) free(list);
+  return rc;
+}
+
+static int drain_queue(struct engine *e) {
+  while (e->qlen) {
+    struct queued q = e->queue[e->qhead++];
+    e->qlen--;
+    int rc = route(e, q.event, q.hop);
+    json_object_put(q.event);
+    if (rc != 0) return -1;
+  }
+  e->qhead = 0;
+  return 0;
+}
+
+int engine_event(struct engine *e, struct json_object *event, long line) {
+  e->line = line;
+  e->seq = 0;
+  e->stats.events++;
+  if (route(e, event, 0) != 0) return -1;
+  return drain_queue(e);
+}
+
+void engine_reject(struct engine *e, long line, const char *reason) {
+  e->line = line;
+  e->stats.events++;
+  dead_letter(e, reason, NULL);
+}

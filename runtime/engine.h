@@ -1,0 +1,75 @@
+/* engine.h — runs a compiled application over events: the runtime proper.
+ *
+ * The engine is what every host shares (efc run, the Lambda bootstrap, the
+ * HTTP server): it validates an event against its declared schema, finds
+ * the rules it matches (EventBridge semantics, all rules at once), runs the
+ * matched flows and routes stage by stage, and sends emitted events back
+ * through the rules, as EventBridge delivers them, up to a hop limit.
+ * Whatever cannot be processed goes to the dead-letter sink with a reason;
+ * the engine itself never stops on a bad event.
+ *
+ * State changes go to the state store given; the host brackets events in
+ * transactions (state_begin/state_commit) as it sees fit.
+ */
+#ifndef EFC_ENGINE_H
+#define EFC_ENGINE_H
+#include <json-c/json.h>
+#include <stdint.h>
+#include "image.h"
+#include "state.h"
+
+#define ENGINE_MAX_EVENT_BYTES (256 * 1024)   /* EventBridge's PutEvents entry limit */
+#define ENGINE_MAX_DEPTH 64                    /* JSON nesting accepted in input */
+#define ENGINE_DEFAULT_HOPS 16
+
+struct engine_sink {
+  void *ctx;
+  /* An event a flow emitted, as a full EventBridge envelope (borrowed). */
+  int (*emit)(void *ctx, struct json_object *event);
+  /* Something that could not be processed: the input line (0 for emitted
+   * events), the reason, and the event if it parsed (borrowed, may be NULL). */
+  void (*dead_letter)(void *ctx, long line, const char *reason, struct json_object *event);
+  /* Optional: one line of --trace output. */
+  void (*trace)(void *ctx, const char *text);
+};
+
+struct engine_options {
+  int wall_clock;               /* 0: time is the events' `time` (deterministic) */
+  int hop_limit;                /* 0: ENGINE_DEFAULT_HOPS */
+  const char *account;          /* of emitted events; default "000000000000" */
+  const char *region;           /* default "local" */
+};
+
+struct engine_stats {
+  uint64_t events, matched, emitted, dead_lettered, forwarded;
+  uint64_t *rule_matches;       /* one per rule (see engine_rule_name) */
+  size_t nrules;
+};
+
+struct engine;
+
+/* Takes ownership of the image.  NULL (and err) when a pattern or schema
+ * in the image cannot be used, or a stage is unknown to this runtime. */
+struct engine *engine_new(struct image *image, struct state_store *state, const struct engine_options *opt,
+                          const struct engine_sink *sink, char *err, size_t err_size);
+void engine_free(struct engine *e);
+
+/* Processes one input event (borrowed) from input line `line`, with
+ * everything it emits, transitively.  Returns 0, or -1 only when the state
+ * store failed (the host should roll back and stop). */
+int engine_event(struct engine *e, struct json_object *event, long line);
+
+/* Reports an input line that is not an event at all (invalid JSON, too
+ * large, too deep) to the dead-letter sink, and counts it. */
+void engine_reject(struct engine *e, long line, const char *reason);
+
+/* Closes windows whose time threshold is at or before now_ms (event time
+ * moves forward with the input; hosts with a wall clock call it on a timer). */
+int engine_advance(struct engine *e, int64_t now_ms);
+
+/* Closes every open window (end of input with --drain). */
+int engine_drain(struct engine *e);
+
+const struct engine_stats *engine_stats(const struct engine *e);
+const char *engine_rule_name(const struct engine *e, size_t rule);
+#endif

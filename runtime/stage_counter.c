@@ -1,0 +1,33 @@
+/* stage_counter.c — `counter`: drops events until a count or time
+ * threshold, then emits { key, count, first_time, last_time, last }. */
+#include "stage_window.h"
+#include "vm.h"
+
+static int emit(struct stage_run *run, struct json_object *window, int64_t at) {
+  struct json_object *out = window_output(window), *last = NULL;
+  json_object_object_get_ex(window, "last", &last);
+  json_object_object_add(out, "last", json_object_get(last));
+  int rc = stage_continue(run, out, at);
+  json_object_put(out);
+  return rc;
+}
+
+static int counter_process(struct stage_run *run, struct json_object *row) {
+  struct window_run w;
+  if (window_open(run, &w) != 0) {
+    window_done(&w);
+    return 0;
+  }
+  json_object_object_add(w.window, "last", json_object_get(row));
+  int rc = window_save_or_close(run, &w);
+  if (rc == 1) rc = emit(run, w.window, stage_now(run));
+  window_done(&w);
+  return rc < 0 ? -1 : 0;
+}
+
+static int counter_close(struct stage_run *run, const char *key, struct json_object *window) {
+  (void)key;
+  return emit(run, window, stage_now(run));
+}
+
+const struct native_stage stage_counter = { "counter", counter_process, counter_close };

@@ -1,0 +1,46 @@
+/* stages.h — native filters, transformers and views, and what they may use.
+ *
+ * Every native stage is one struct of callbacks registered in the table of
+ * stages.c (the engine never knows a stage by name).  A stage receives rows
+ * one at a time, reads its arguments, keeps its state per key in the state
+ * store, and passes rows on with stage_continue() zero or more times.
+ */
+#ifndef EFC_STAGES_H
+#define EFC_STAGES_H
+#include <json-c/json.h>
+#include <stdint.h>
+#include "state.h"
+
+struct stage_run;   /* one invocation of a stage on one row (engine.c) */
+
+struct native_stage {
+  const char *name;
+  /* A row arrives. */
+  int (*process)(struct stage_run *run, struct json_object *row);
+  /* The window stored under `key` closed by time (or at drain): value is its state. */
+  int (*close)(struct stage_run *run, const char *key, struct json_object *window);
+};
+
+/* The stage named `name`, or NULL. */
+const struct native_stage *stage_find(const char *name);
+
+/* ---- what the engine offers a stage ------------------------------------- */
+
+/* Evaluates value argument `name` against the row: a new reference, NULL
+ * (JSON null) or VM_MISSING when absent or not given.  -1 on a runtime
+ * error (already reported). */
+int stage_arg(struct stage_run *run, const char *name, struct json_object **value);
+/* Number of ARG_AGGREGATE arguments, and the i-th: output name, function,
+ * and its input evaluated against the row (VM_MISSING for count()). */
+int stage_aggregate_count(struct stage_run *run);
+int stage_aggregate(struct stage_run *run, int i, const char **name, const char **function, struct json_object **input);
+/* The state key of this stage for a key value, and the store. */
+void stage_state_key(struct stage_run *run, const char *key_json, struct state_key *out);
+struct state_store *stage_state(struct stage_run *run);
+/* Current time (event time or wall clock), ms since the epoch. */
+int64_t stage_now(struct stage_run *run);
+/* Passes `row` (borrowed) on to the next stage; time_ms is the event time it carries. */
+int stage_continue(struct stage_run *run, struct json_object *row, int64_t time_ms);
+/* Reports a problem with this row to the dead-letter sink (the run goes on). */
+int stage_fail(struct stage_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#endif
