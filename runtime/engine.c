@@ -234,19 +234,22 @@ static int do_emit(struct stage_run *run, const struct stage *st) {
   json_object_object_add(ev, "region", json_object_new_string(e->opt.region));
   json_object_object_add(ev, "resources", json_object_new_array());
   json_object_object_add(ev, "detail", json_object_get(run->row));
+  /* An event that would exceed the hop limit is not emitted: it goes to
+   * the dead letters, and the loop stops there. */
+  if (run->hop + 1 > e->opt.hop_limit) {
+    char why[300];
+    snprintf(why, sizeof why, "hop limit: this would be event %d of a chain of emitted events (flow `%s`); "
+             "it is not emitted. Check for flows that consume what they emit", run->hop + 1,
+             kstr(e->img, e->img->entries[run->entry].name));
+    dead_letter(e, why, ev);
+    json_object_put(ev);
+    return 0;
+  }
   e->stats.emitted++;
   trace(e, "  emit %s (%s) from %s", detail_type, id, kstr(e->img, e->img->entries[run->entry].name));
   if (e->sink.emit && e->sink.emit(e->sink.ctx, ev) != 0) {
     json_object_put(ev);
     return -1;
-  }
-  if (run->hop + 1 > e->opt.hop_limit) {
-    char why[300];
-    snprintf(why, sizeof why, "hop limit: this event is the %dth in a chain of emitted events (flow `%s`); it is not routed again. "
-             "Check for flows that consume what they emit", run->hop + 1, kstr(e->img, e->img->entries[run->entry].name));
-    dead_letter(e, why, ev);
-    json_object_put(ev);
-    return 0;
   }
   if (enqueue(e, ev, run->hop + 1) != 0) {
     json_object_put(ev);
@@ -570,7 +573,7 @@ static int route(struct engine *e, struct json_object *ev, int hop) {
   size_t n = match_event(e->rules, e->scratch, ev, e->matched, e->stats.nrules + 1);
   if (n == MATCH_ERROR) return -1;
   trace(e, "%s %s/%s: %zu rule%s", hop ? "emitted" : "event", source, detail_type, n, n == 1 ? "" : "s");
-  if (n) e->stats.matched++;
+  if (n && hop == 0) e->stats.matched++;
   /* The matched ids are in a scratch the pipelines may reuse: copy them. */
   uint32_t ids[64], *list = n <= 64 ? ids : malloc(n * sizeof *list);
   if (!list) return -1;

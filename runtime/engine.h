@@ -41,7 +41,7 @@ struct engine_options {
 };
 
 struct engine_stats {
-  uint64_t events, matched, emitted, dead_lettered, forwarded;
+  uint64_t events, matched, emitted, dead_lettered, forwarded;   /* matched: input events that matched a rule */
   uint64_t *rule_matches;       /* one per rule (see engine_rule_name) */
   size_t nrules;
 };

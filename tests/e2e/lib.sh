@@ -5,7 +5,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TAP_N=0
 TAP_FAILED=0
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "$KEEP" ] || rm -rf "$TMP"' EXIT
 
 plan() { echo "1..$1"; }
 ok() {   # ok CONDITION_EXIT_STATUS NAME
