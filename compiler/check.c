@@ -108,6 +108,7 @@ static void hint_decl_names(struct checker *c, const char *name, int (*want)(con
 static int is_type_or_event(const struct decl *d) { return d->kind == D_TYPE || d->kind == D_EVENT; }
 static int is_event(const struct decl *d) { return d->kind == D_EVENT; }
 static int is_stage(const struct decl *d) { return d->kind == D_STAGE; }
+static int is_flow_or_stage(const struct decl *d) { return d->kind == D_FLOW || d->kind == D_STAGE; }
 
 /* ---- types ------------------------------------------------------------- */
 
@@ -239,10 +240,14 @@ static const struct type *check_stages(struct checker *c, const struct scope *ou
 
 /* The position of the name at the start of `loc` (a call: `name(...)`). */
 static struct loc name_loc(struct loc loc, const char *name) {
-  int quoted = loc.src && loc.line > 0 && loc.src->text[0] && 0;
-  (void)quoted;
+  int quoted = 0;
+  if (loc.src && loc.line > 0) {
+    const char *p = loc.src->text, *end = p + loc.src->length;
+    for (int line = 1; line < loc.line && p < end; p++) line += *p == '\n';
+    quoted = p + loc.col - 1 < end && p[loc.col - 1] == '`';
+  }
   loc.end_line = loc.line;
-  loc.end_col = loc.col + (int)strlen(name);
+  loc.end_col = loc.col + (int)strlen(name) + (quoted ? 2 : 0);
   return loc;
 }
 
@@ -278,7 +283,23 @@ static struct arg *bind_args(struct checker *c, const struct scope *s, const str
   for (struct arg *a = args; a; a = a->next) {
     if (!a->name) {
       diag_error(c->diag, a->loc, "arguments of `%s` must be named", stage->name);
-      if (stage->params) diag_hint(c->diag, "e.g. `%s(%s: ...)`", stage->name, stage->params->name);
+      /* Suggest the first parameter not given by name, with the value as written. */
+      const struct param_decl *p = stage->params;
+      for (; p; p = p->next) {
+        int taken = 0;
+        for (struct arg *b = args; b; b = b->next) taken |= b->name && strcmp(b->name, p->name) == 0;
+        if (!taken) break;
+      }
+      const char *text = NULL;
+      int len = 0;
+      struct loc l = a->value->loc;
+      if (l.src && l.line == l.end_line && l.end_col - l.col <= 60) {
+        const char *q = l.src->text, *end = q + l.src->length;
+        for (int line = 1; line < l.line && q < end; q++) line += *q == '\n';
+        if (q + l.end_col - 1 <= end) { text = q + l.col - 1; len = l.end_col - l.col; }
+      }
+      if (p && text) diag_hint(c->diag, "name it: `%s: %.*s`", p->name, len, text);
+      else if (p) diag_hint(c->diag, "e.g. `%s(%s: ...)`", stage->name, p->name);
       continue;
     }
     const struct param_decl *p = stage->params;
@@ -300,6 +321,10 @@ static struct arg *bind_args(struct checker *c, const struct scope *s, const str
     for (struct arg *b = args; b != a; b = b->next)
       if (b->name && strcmp(b->name, a->name) == 0) {
         diag_error(c->diag, a->loc, "argument `%s` is given twice", a->name);
+        if (b->loc.line == a->loc.line)
+          diag_hint(c->diag, "the first `%s:` is at column %d; keep one of them", a->name, b->loc.col);
+        else
+          diag_hint(c->diag, "the first `%s:` is at line %d; keep one of them", a->name, b->loc.line);
         goto next;
       }
   next:;
@@ -331,8 +356,27 @@ static struct arg *bind_args(struct checker *c, const struct scope *s, const str
     if (!type_assignable(ptypes[i], t)) {
       diag_error(c->diag, b->value->loc, "argument `%s` of `%s` must be %s, found %s", p->name, stage->name,
                  tn(c, ptypes[i]), tn(c, t));
-      if (ptypes[i]->kind == T_DURATION && (t->kind == T_INT || t->kind == T_FLOAT))
+      if (ptypes[i]->kind == T_DURATION && b->value->kind == E_INT) {
+        diag_hint(c->diag, "durations have a unit: `%s: %ss` for seconds, `%s: %sms` for milliseconds", p->name,
+                  b->value->s, p->name, b->value->s);
+      } else if (ptypes[i]->kind == T_DURATION && (t->kind == T_INT || t->kind == T_FLOAT)) {
         diag_hint(c->diag, "durations have a unit: 30s, 15m, 2h, 1d, 500ms");
+      } else if (t->kind == T_DURATION && (ptypes[i]->kind == T_INT || ptypes[i]->kind == T_FLOAT)) {
+        /* A window length given as a count: point to the duration parameter. */
+        int j = 0;
+        const struct param_decl *q = stage->params;
+        for (; q; q = q->next, j++) {
+          if (ptypes[j]->kind != T_DURATION) continue;
+          int taken = 0;
+          for (struct arg *a = args; a; a = a->next) taken |= a->name && strcmp(a->name, q->name) == 0;
+          if (!taken) break;
+        }
+        if (q && b->value->kind == E_DURATION)
+          diag_hint(c->diag, "`%s` is a number; a duration goes in `%s`: `%s: %s`", p->name, q->name, q->name,
+                    b->value->s);
+        else
+          diag_hint(c->diag, "convert a duration to a number with seconds(...) or millis(...)");
+      }
     }
   }
   return bound;
@@ -375,7 +419,7 @@ static const struct type *extern_output(struct checker *c, const struct decl *st
 /* Resolves and checks one call of a stage; returns the row after it. */
 static const struct type *check_call(struct checker *c, const struct scope *s, const char *name, struct loc loc,
                                      struct arg *args, const struct decl **target_out, struct arg **bound_out,
-                                     const struct flow_ctx *fc, int depth) {
+                                     const struct flow_ctx *fc, const struct expansion *chain) {
   const struct decl *stage = check_find(c->program, D_STAGE, name);
   if (!stage) {
     const struct decl *flow = check_find(c->program, D_FLOW, name);
@@ -395,23 +439,44 @@ static const struct type *check_call(struct checker *c, const struct scope *s, c
   struct arg *bound = bind_args(c, s, stage, args, loc);
   *bound_out = bound;
   if (stage->is_extern) return extern_output(c, stage, s->row, bound, fc);
-  if (depth >= MAX_STAGE_DEPTH) {
-    diag_error(c->diag, loc, "`%s` calls itself (directly or through other stages)", name);
+  const struct expansion *e = chain;
+  while (e && e->stage != stage) e = e->outer;
+  if (e) {
+    /* A cycle: reported once, where it comes back to its first-declared stage. */
+    const struct decl *cycle[MAX_STAGE_DEPTH + 1];
+    int n = 0;
+    for (const struct expansion *x = chain; x != e->outer && n < MAX_STAGE_DEPTH; x = x->outer) cycle[n++] = x->stage;
+    const struct decl *first = NULL;
+    for (const struct decl *d = c->program->decls; d && !first; d = d->next)
+      for (int k = 0; k < n && !first; k++)
+        if (cycle[k] == d) first = d;
+    if (first != stage) return &type_any;
+    char *path = arena_strdup(c->arena, "");
+    for (int k = n - 1; k >= 0; k--) path = arena_printf(c->arena, "%s%s -> ", path, cycle[k]->name);
+    if (n == 1)
+      diag_error(c->diag, loc, "stage `%s` calls itself", name);
+    else
+      diag_error(c->diag, loc, "stage `%s` calls itself: %s%s", name, path, name);
     diag_hint(c->diag, "stages are expanded where they are used, so they cannot be recursive");
     return &type_any;
   }
+  if (chain && chain->depth >= MAX_STAGE_DEPTH) {
+    diag_error(c->diag, loc, "stages are nested more than %d deep here", MAX_STAGE_DEPTH);
+    return &type_any;
+  }
+  struct expansion inner_chain = { stage, chain, chain ? chain->depth + 1 : 1 };
   /* A user stage is a template: check its body with this row and these arguments. */
   int n = count_params(stage->params), i = 0;
   const struct type **ptypes = arena_alloc(c->arena, sizeof *ptypes * (size_t)(n + 1));
   for (const struct param_decl *p = stage->params; p; p = p->next, i++) ptypes[i] = param_type(c, p);
   struct scope inner = { .row = s->row, .row_desc = s->row_desc, .params = stage->params, .param_types = ptypes };
   const char *desc = s->row_desc;
-  return check_stages(c, &inner, stage->stages, s->row, &desc, fc, depth + 1);
+  return check_stages(c, &inner, stage->stages, s->row, &desc, fc, &inner_chain);
 }
 
 static const struct type *check_stages(struct checker *c, const struct scope *outer, struct stage_call *stages,
                                        const struct type *row, const char **row_desc, const struct flow_ctx *fc,
-                                       int depth) {
+                                       const struct expansion *chain) {
   for (struct stage_call *sc = stages; sc; sc = sc->next) {
     struct scope s = *outer;
     s.row = row;
@@ -425,7 +490,8 @@ static const struct type *check_stages(struct checker *c, const struct scope *ou
       *row_desc = arena_printf(c->arena, "the object built by `map` at line %d", sc->loc.line);
       break;
     case SC_CALL: {
-      const struct type *out = check_call(c, &s, sc->name, sc->loc, sc->args, &sc->target, &sc->bound, fc, depth);
+      const struct type *out = check_call(c, &s, sc->name, name_loc(sc->loc, sc->name), sc->args, &sc->target,
+                                          &sc->bound, fc, chain);
       if (sc->target && sc->target->is_extern) {
         row = out;
         *row_desc = arena_printf(c->arena, "the output of `%s`", sc->name);
@@ -493,7 +559,8 @@ static char *name_list(struct checker *c, const char *const *names, size_t n) {
 
 /* Does `row` fit event `ev` exactly?  Reports the differences at `at`: one
  * error for missing fields, one for extra fields, one per wrong type. */
-static void check_emit_fits(struct checker *c, const struct type *row, const struct decl *ev, struct loc at) {
+static void check_emit_fits(struct checker *c, const struct type *row, const struct decl *ev, struct loc at,
+                            const struct stage_call *last) {
   const struct type *want = ev->type;
   if (row->kind == T_ANY || !want || want->kind != T_RECORD) return;
   if (row->kind != T_RECORD) {
@@ -516,13 +583,17 @@ static void check_emit_fits(struct checker *c, const struct type *row, const str
   if (nmissing) {
     diag_error(c->diag, at, "event `%s` needs field%s %s, which the row does not have", ev->name,
                nmissing > 1 ? "s" : "", name_list(c, missing, nmissing));
-    diag_hint(c->diag, "build the row with `| map { %s: ... }` before `emit`", missing[0]);
+    if (last && last->kind == SC_MAP)
+      diag_hint(c->diag, "add %s to the `map` at line %d", name_list(c, missing, nmissing), last->loc.line);
+    else
+      diag_hint(c->diag, "build the row with `| map { %s: ... }` before `emit`", missing[0]);
   }
   if (nextra) {
     diag_error(c->diag, at, "event `%s` has no field%s %s", ev->name, nextra > 1 ? "s" : "", name_list(c, extra, nextra));
     const char *cands[128];
     size_t n = 0;
-    for (const struct type_field *f = want->fields; f && n < 128; f = f->next) cands[n++] = f->name;
+    for (const struct type_field *f = want->fields; f && n < 128; f = f->next)
+      if (!type_field(row, f->name)) cands[n++] = f->name;   /* a misspelling of a field the row lacks */
     const char *close = nextra == 1 ? diag_suggest(extra[0], cands, n) : NULL;
     if (close) diag_hint(c->diag, "did you mean `%s`?", close);
     else diag_hint(c->diag, "declare %s in event `%s`, or leave %s out of the row with a `map`",
@@ -554,15 +625,17 @@ static void check_flow(struct checker *c, struct decl *d) {
   struct flow_ctx fc = { d, d->on };
   struct scope s = { .row = row, .row_desc = desc };
   if (d->where) chk_predicate(c, &s, d->where, "the condition of `where`");
-  const struct type *out = check_stages(c, &s, d->stages, row, &desc, &fc, 0);
+  const struct type *out = check_stages(c, &s, d->stages, row, &desc, &fc, NULL);
   d->output = out;
   if (!d->emit) {
-    diag_error(c->diag, d->loc, "flow `%s` does not emit anything", d->name);
+    diag_error(c->diag, d->name_loc, "flow `%s` does not emit anything", d->name);
     diag_hint(c->diag, "end the flow with `-> emit EventName`");
     return;
   }
   const struct decl *ev = emit_event(c, d->emit);
-  if (ev) check_emit_fits(c, out, ev, d->emit->loc);
+  const struct stage_call *last = d->stages;
+  while (last && last->next) last = last->next;
+  if (ev) check_emit_fits(c, out, ev, d->emit->loc, last);
 }
 
 static void check_route(struct checker *c, struct decl *d) {
@@ -581,6 +654,15 @@ static void check_route(struct checker *c, struct decl *d) {
       continue;
     }
     const struct decl *flow = check_find(c->program, D_FLOW, t->name);
+    if (!flow && !check_find(c->program, D_STAGE, t->name)) {
+      diag_error(c->diag, t->loc, "unknown target `%s`: no flow or stage has this name", t->name);
+      const char *mod = stdlib_module_of(t->name);
+      if (mod) diag_hint(c->diag, "`%s` is in the standard library: add `import std.%s`", t->name, mod);
+      else hint_decl_names(c, t->name, is_flow_or_stage);
+      if (!c->diag->items[c->diag->count - 1].hint)
+        diag_hint(c->diag, "a route delivers to a flow, a stage call (`-> summarizer(...) -> emit E`) or an ARN string");
+      continue;
+    }
     if (flow && !t->has_parens) {
       t->resolved = flow;
       if (t->emit) diag_error(c->diag, t->emit->loc, "a flow emits its own events; remove `-> emit` after `%s`", t->name);
@@ -594,7 +676,7 @@ static void check_route(struct checker *c, struct decl *d) {
       }
       continue;
     }
-    const struct type *out = check_call(c, &s, t->name, t->loc, t->args, &t->resolved, &t->bound, &fc, 0);
+    const struct type *out = check_call(c, &s, t->name, t->loc, t->args, &t->resolved, &t->bound, &fc, NULL);
     if (!t->resolved) continue;
     if (!t->emit) {
       diag_error(c->diag, t->loc, "the result of `%s` must go somewhere", t->name);
@@ -602,7 +684,7 @@ static void check_route(struct checker *c, struct decl *d) {
       continue;
     }
     const struct decl *ev = emit_event(c, t->emit);
-    if (ev) check_emit_fits(c, out, ev, t->emit->loc);
+    if (ev) check_emit_fits(c, out, ev, t->emit->loc, NULL);
   }
 }
 
@@ -636,7 +718,8 @@ static void check_stage_decl(struct checker *c, struct decl *d) {
   struct scope s = { .row = &type_any, .row_desc = "the input", .params = d->params, .param_types = ptypes };
   const char *desc = s.row_desc;
   struct flow_ctx fc = { d, NULL };
-  check_stages(c, &s, d->stages, &type_any, &desc, &fc, 1);
+  struct expansion top = { d, NULL, 1 };
+  check_stages(c, &s, d->stages, &type_any, &desc, &fc, &top);
 }
 
 /* Reports each (position, message) once: templates are checked per call. */

@@ -5,6 +5,8 @@
  * order.  On an error the expression's type becomes `any`, so one mistake
  * is reported once and not again by every expression around it.
  */
+#include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include "check_internal.h"
 #include "image.h"
@@ -83,18 +85,51 @@ static const struct type *chk_name(struct checker *c, const struct scope *s, str
   return fail(e);
 }
 
+/* The source text of a one-line expression, or NULL (for hints that quote the code). */
+static const char *src_text(const struct expr *e, int *len) {
+  struct loc l = e->loc;
+  if (!l.src || l.line != l.end_line || l.end_col <= l.col || l.end_col - l.col > 60) return NULL;
+  const char *p = l.src->text, *end = p + l.src->length;
+  for (int line = 1; line < l.line && p < end; p++) line += *p == '\n';
+  if (p + l.end_col - 1 > end) return NULL;
+  *len = l.end_col - l.col;
+  return p + l.col - 1;
+}
+
+/* The position of `name` in `left.name` (the last word of e->loc). */
+static struct loc field_name_loc(const struct expr *e) {
+  struct loc l = e->loc;
+  if (l.end_col <= 1) return l;
+  int len = (int)strlen(e->s);
+  const char *p = l.src ? l.src->text : NULL, *end = p ? p + l.src->length : NULL;
+  if (p) {
+    for (int line = 1; line < l.end_line && p < end; p++) line += *p == '\n';
+    if (p + l.end_col - 2 < end && p[l.end_col - 2] == '`') len += 2;
+  }
+  l.line = l.end_line;
+  l.col = l.end_col - len;
+  if (l.col < 1) return e->loc;
+  return l;
+}
+
 static const struct type *chk_field(struct checker *c, const struct scope *s, struct expr *e) {
   const struct type *left = chk_expr(c, s, e->left);
   if (left->kind == T_ANY) return e->type = &type_any;
   if (left->kind != T_RECORD) {
+    int named = e->left->kind == E_NAME || e->left->kind == E_FIELD;
     diag_error(c->diag, e->loc, "`%s` is not an object: it is %s, and has no field `%s`",
-               e->left->kind == E_NAME || e->left->kind == E_FIELD ? e->left->s : "this value", tn(c, left), e->s);
-    if (left->kind == T_ARRAY) diag_hint(c->diag, "index the array first, e.g. `%s[0].%s`", e->left->s ? e->left->s : "x", e->s);
+               named ? e->left->s : "this value", tn(c, left), e->s);
+    if (left->kind == T_ARRAY && named)
+      diag_hint(c->diag, "index the list first, e.g. `%s[0].%s`", e->left->s, e->s);
+    else if (named && e->left->kind == E_NAME && type_field(s->row, arena_printf(c->arena, "%s_%s", e->left->s, e->s)))
+      diag_hint(c->diag, "did you mean `%s_%s`?", e->left->s, e->s);
+    else if (named)
+      diag_hint(c->diag, "only objects have fields; use `%s` itself", e->left->s);
     return fail(e);
   }
   const struct type_field *f = type_field(left, e->s);
   if (!f) {
-    diag_error(c->diag, e->loc, "unknown field `%s` in `%s` (%s)", e->s,
+    diag_error(c->diag, field_name_loc(e), "unknown field `%s` in `%s` (%s)", e->s,
                e->left->s ? e->left->s : "object", tn(c, left));
     hint_names(c, NULL, left, e->s);
     return fail(e);
@@ -143,6 +178,40 @@ static const struct type *chk_arith(struct checker *c, struct expr *e, const str
   return fail(e);
 }
 
+/* What is wrong with a CIDR block, or NULL.  The runtime reads blocks as
+ * "ADDRESS[/BITS]" with inet_pton and never matches a malformed one, so a
+ * malformed block is refused here.  (Blocks EventBridge refuses but the
+ * runtime reads, such as /32, just stay out of the rule: docs/language.md.) */
+static const char *cidr_problem(const struct expr *lit) {
+  const char *s = lit->s, *slash = strchr(s, '/');
+  size_t n = slash ? (size_t)(slash - s) : strlen(s);
+  char addr[64];
+  unsigned char bin[16];
+  if (strlen(s) != lit->slen || n == 0 || n >= sizeof addr) return "the address is not an IPv4 or IPv6 address";
+  memcpy(addr, s, n);
+  addr[n] = 0;
+  int width = inet_pton(AF_INET, addr, bin) == 1 ? 32 : inet_pton(AF_INET6, addr, bin) == 1 ? 128 : 0;
+  if (!width) return "the address is not an IPv4 or IPv6 address";
+  if (!slash) return NULL;
+  const char *m = slash + 1;
+  if (!*m || strspn(m, "0123456789") != strlen(m) || strlen(m) > 3 || atoi(m) > width)
+    return width == 32 ? "the mask of an IPv4 block is 0 to 32 bits" : "the mask of an IPv6 block is 0 to 128 bits";
+  return NULL;
+}
+
+/* How to turn a non-bool operand into a condition, quoting it. */
+static void hint_make_bool(struct checker *c, const struct expr *e, const struct type *t) {
+  int n = 0;
+  const char *text = src_text(e, &n);
+  if (!text) text = "x", n = 1;
+  if (t->kind == T_STRING)
+    diag_hint(c->diag, "compare it to something, e.g. `%.*s != \"\"`, or test that it is there: `exists(%.*s)`", n, text, n, text);
+  else if (type_is_numeric(t))
+    diag_hint(c->diag, "compare it to something, e.g. `%.*s > 0`", n, text);
+  else
+    diag_hint(c->diag, "compare it to something, or test that it is there: `exists(%.*s)`", n, text);
+}
+
 static const struct type *chk_binary(struct checker *c, const struct scope *s, struct expr *e) {
   const struct type *l = chk_expr(c, s, e->left);
   const struct type *r = e->op == EOP_IN && e->right->kind == E_ARRAY ? NULL : chk_expr(c, s, e->right);
@@ -150,30 +219,47 @@ static const struct type *chk_binary(struct checker *c, const struct scope *s, s
   case EOP_AND: case EOP_OR:
     if (l->kind != T_BOOL && l->kind != T_ANY) {
       diag_error(c->diag, e->left->loc, "`%s` needs a bool on its left, found %s", ast_op_text(e->op), tn(c, l));
-      diag_hint(c->diag, "compare it to something, e.g. `x != \"\"` or `x > 0`");
+      hint_make_bool(c, e->left, l);
     } else if (r->kind != T_BOOL && r->kind != T_ANY) {
       diag_error(c->diag, e->right->loc, "`%s` needs a bool on its right, found %s", ast_op_text(e->op), tn(c, r));
-      diag_hint(c->diag, "compare it to something, e.g. `x != \"\"` or `x > 0`");
+      hint_make_bool(c, e->right, r);
     }
     return e->type = &type_bool;
   case EOP_EQ: case EOP_NE:
     if (!comparable(l, r)) {
       diag_error(c->diag, e->loc, "cannot compare %s with %s", tn(c, l), tn(c, r));
-      if (l->kind == T_STRING || r->kind == T_STRING)
-        diag_hint(c->diag, "string values are written in double quotes, e.g. \"idle\"");
+      const struct expr *lit = e->right->kind == E_STRING ? e->right : e->left->kind == E_STRING ? e->left : NULL;
+      const struct type *other = lit == e->right ? l : r;
+      if (lit && type_is_numeric(other) && lit->slen > 0 && lit->slen < 30 &&
+          strspn(lit->s, "0123456789.-") == lit->slen)
+        diag_hint(c->diag, "numbers are written without quotes: %s", lit->s);
+      else if (lit && other->kind == T_BOOL)
+        diag_hint(c->diag, "bools are written without quotes: true or false");
+      else if (l->kind == T_STRING || r->kind == T_STRING)
+        diag_hint(c->diag, "convert one side with string(...), int(...) or float(...)");
       return fail(e);
     }
     return e->type = &type_bool;
   case EOP_LT: case EOP_LE: case EOP_GT: case EOP_GE:
     if (!ordered(l) || !ordered(r) || !comparable(l, r)) {
       diag_error(c->diag, e->loc, "cannot order %s and %s with `%s`", tn(c, l), tn(c, r), ast_op_text(e->op));
-      diag_hint(c->diag, "`<`, `<=`, `>`, `>=` compare numbers, strings, times or durations of the same kind");
+      if (l->kind == T_BOOL && r->kind == T_BOOL)
+        diag_hint(c->diag, "bools have no order; combine them with `and`, `or` and `not`");
+      else
+        diag_hint(c->diag, "`<`, `<=`, `>`, `>=` compare numbers, strings, times or durations of the same kind");
       return fail(e);
     }
     return e->type = &type_bool;
   case EOP_PREFIX: case EOP_SUFFIX: case EOP_MATCHES: case EOP_IEQ:
     if (!is_stringish(l) || !is_stringish(r)) {
       diag_error(c->diag, e->loc, "`%s` works on strings, found %s and %s", op_text(e), tn(c, l), tn(c, r));
+      int n1 = 0, n2 = 0;
+      const char *t1 = src_text(e->left, &n1), *t2 = src_text(e->right, &n2);
+      if (type_is_numeric(l) && is_stringish(r) && e->op != EOP_MATCHES)
+        diag_hint(c->diag, "compare numbers with `<` and `>=`, or convert to a string first: `string(%.*s) %s %.*s`",
+                  t1 ? n1 : 3, t1 ? t1 : "...", op_text(e), t2 ? n2 : 3, t2 ? t2 : "...");
+      else if (!is_stringish(l))
+        diag_hint(c->diag, "convert it to a string first: `string(%.*s)`", t1 ? n1 : 3, t1 ? t1 : "...");
       return fail(e);
     }
     return e->type = &type_bool;
@@ -184,7 +270,30 @@ static const struct type *chk_binary(struct checker *c, const struct scope *s, s
     }
     if (e->right->kind != E_STRING) {
       diag_error(c->diag, e->right->loc, "`in cidr` needs a CIDR block written as a string literal");
-      diag_hint(c->diag, "e.g. `source_ip in cidr \"10.0.0.0/24\"`");
+      int n = 0;
+      const char *text = src_text(e->left, &n);
+      diag_hint(c->diag, "write the block itself, e.g. `%.*s in cidr \"10.0.0.0/24\"`",
+                text ? n : 2, text ? text : "ip");
+      return fail(e);
+    }
+    const char *why = cidr_problem(e->right);
+    if (why) {
+      diag_error(c->diag, e->right->loc, "\"%s\" is not a CIDR block: %s", e->right->s, why);
+      /* A netmask (10.0.0.0/255.255.255.0): say it in bits. */
+      const char *slash = strchr(e->right->s, '/');
+      unsigned char mask[4];
+      int bits = -1;
+      if (slash && inet_pton(AF_INET, slash + 1, mask) == 1) {
+        uint32_t m = (uint32_t)mask[0] << 24 | (uint32_t)mask[1] << 16 | (uint32_t)mask[2] << 8 | mask[3];
+        bits = 0;
+        while (bits < 32 && (m & (0x80000000u >> bits))) bits++;
+        if (bits < 32 && (m << bits) != 0) bits = -1;   /* not contiguous */
+      }
+      if (bits >= 0)
+        diag_hint(c->diag, "write the mask as a number of bits: \"%.*s/%d\"", (int)(slash - e->right->s), e->right->s, bits);
+      else
+        diag_hint(c->diag, "a block is an address and the number of leading bits that must match: "
+                  "\"10.0.0.0/8\", \"2001:db8::/32\"");
       return fail(e);
     }
     return e->type = &type_bool;
@@ -203,7 +312,13 @@ static const struct type *chk_binary(struct checker *c, const struct scope *s, s
     if (r->kind == T_ANY) return e->type = &type_bool;
     if (r->kind != T_ARRAY) {
       diag_error(c->diag, e->right->loc, "`in` needs a list on its right, found %s", tn(c, r));
-      diag_hint(c->diag, "write a list `x in [\"a\", \"b\"]`, or `x in cidr \"10.0.0.0/8\"` for IP ranges");
+      int n1 = 0, n2 = 0;
+      const char *t1 = src_text(e->left, &n1), *t2 = src_text(e->right, &n2);
+      if (t1 && t2 && e->right->kind == E_STRING && r->kind == T_STRING)
+        diag_hint(c->diag, "write the values as a list: `%.*s in [%.*s, ...]`, or compare one: `%.*s == %.*s`", n1, t1,
+                  n2, t2, n1, t1, n2, t2);
+      else
+        diag_hint(c->diag, "write a list `x in [\"a\", \"b\"]`, or `x in cidr \"10.0.0.0/8\"` for IP ranges");
       return fail(e);
     }
     if (!comparable(l, r->elem)) {
@@ -257,17 +372,37 @@ static const struct type *chk_call(struct checker *c, const struct scope *s, str
     cands[NBUILTINS] = "exists";
     diag_error(c->diag, e->loc, "unknown function `%s`", e->s);
     const char *close = diag_suggest(e->s, cands, NBUILTINS + 1);
-    if (close) diag_hint(c->diag, "did you mean `%s`?", close);
-    else diag_hint(c->diag, "the functions are listed in docs/language.md, \"Functions\"");
+    if (close) {
+      diag_hint(c->diag, "did you mean `%s`?", close);
+    } else {
+      char *list = arena_strdup(c->arena, "exists");
+      for (size_t i = 0; i < NBUILTINS; i++)
+        if (builtins[i].name[0] != '_') list = arena_printf(c->arena, "%s, %s", list, builtins[i].name);
+      diag_hint(c->diag, "the functions are: %s", list);
+    }
     return fail(e);
   }
   if (argc < builtins[id].min_args || argc > builtins[id].max_args) {
+    static const char *const usage[][2] = {
+      { "len", "len(text or list)" }, { "lower", "lower(text)" }, { "upper", "upper(text)" },
+      { "trim", "trim(text)" }, { "contains", "contains(text, part) or contains(list, value)" },
+      { "split", "split(text, separator), e.g. split(email, \"@\")" },
+      { "join", "join(list, separator), e.g. join(tags, \", \")" },
+      { "string", "string(value)" }, { "int", "int(value)" }, { "float", "float(value)" },
+      { "seconds", "seconds(duration)" }, { "millis", "millis(duration)" },
+      { "coalesce", "coalesce(a, b, ...), 2 to 8 values" }, { "round", "round(number)" }, { "abs", "abs(number)" },
+      { "min", "min(a, b, ...), 2 to 8 values" }, { "max", "max(a, b, ...), 2 to 8 values" },
+    };
+    const char *how = NULL;
+    for (size_t k = 0; k < sizeof usage / sizeof *usage; k++)
+      if (strcmp(usage[k][0], e->s) == 0) how = usage[k][1];
     if (builtins[id].min_args == builtins[id].max_args)
       diag_error(c->diag, e->loc, "`%s` takes %d argument%s, found %d", e->s, builtins[id].min_args,
                  builtins[id].min_args == 1 ? "" : "s", argc);
     else
       diag_error(c->diag, e->loc, "`%s` takes %d to %d arguments, found %d", e->s, builtins[id].min_args,
                  builtins[id].max_args, argc);
+    if (how) diag_hint(c->diag, "write %s", how);
     return fail(e);
   }
   const struct type *t[8] = { 0 };
@@ -371,7 +506,27 @@ static const struct type *chk_object(struct checker *c, const struct scope *s, s
   return e->type = rec;
 }
 
+/* Expressions nested deeper than this are refused rather than checked
+ * recursively (a long chain such as `a + a + ... + a` would exhaust the
+ * stack, here and in every later pass). */
+#define MAX_EXPR_DEPTH 1000
+
+static const struct type *chk_expr_kind(struct checker *c, const struct scope *s, struct expr *e);
+
 const struct type *chk_expr(struct checker *c, const struct scope *s, struct expr *e) {
+  static _Thread_local int depth;
+  if (depth >= MAX_EXPR_DEPTH) {
+    diag_error(c->diag, e->loc, "this expression is nested too deeply (more than %d levels)", MAX_EXPR_DEPTH);
+    diag_hint(c->diag, "split it into several `where` or `map` stages");
+    return fail(e);
+  }
+  depth++;
+  const struct type *t = chk_expr_kind(c, s, e);
+  depth--;
+  return t;
+}
+
+static const struct type *chk_expr_kind(struct checker *c, const struct scope *s, struct expr *e) {
   switch (e->kind) {
   case E_NULL: return e->type = &type_null;
   case E_BOOL: return e->type = &type_bool;
@@ -390,6 +545,10 @@ const struct type *chk_expr(struct checker *c, const struct scope *s, struct exp
     if (l->kind == T_ANY) return e->type = &type_any;
     if (l->kind != T_ARRAY) {
       diag_error(c->diag, e->loc, "only lists can be indexed, found %s", tn(c, l));
+      if (l->kind == T_STRING)
+        diag_hint(c->diag, "a string cannot be indexed; split(text, separator)[i] takes one part of it");
+      else if (l->kind == T_RECORD)
+        diag_hint(c->diag, "read a field of an object with `.name`");
       return fail(e);
     }
     return e->type = l->elem;
@@ -431,7 +590,9 @@ const struct type *chk_expr(struct checker *c, const struct scope *s, struct exp
     const struct type *a = chk_expr(c, s, e->left), *b = chk_expr(c, s, e->right);
     const struct type *u = type_unify(c->arena, a, b);
     if (!u) {
-      diag_error(c->diag, e->loc, "the branches of `if` have different types: %s and %s", tn(c, a), tn(c, b));
+      diag_error(c->diag, e->right->loc, "the branches of `if` have different types: `then` gives %s, `else` gives %s",
+                 tn(c, a), tn(c, b));
+      diag_hint(c->diag, "give both branches the same type; convert with string(...), int(...) or float(...)");
       return fail(e);
     }
     return e->type = u;
@@ -444,7 +605,11 @@ void chk_predicate(struct checker *c, const struct scope *s, struct expr *e, con
   const struct type *t = chk_expr(c, s, e);
   if (t->kind != T_BOOL && t->kind != T_ANY) {
     diag_error(c->diag, e->loc, "%s must be a bool, found %s", what, tn(c, t));
-    if (e->kind == E_NAME || e->kind == E_FIELD)
+    int n = 0;
+    const char *text = src_text(e, &n);
+    if ((e->kind == E_NAME || e->kind == E_FIELD) && text)
+      diag_hint(c->diag, "to test that the field is present, write `exists(%.*s)`", n, text);
+    else if (e->kind == E_NAME || e->kind == E_FIELD)
       diag_hint(c->diag, "to test that the field is present, write `exists(...)`");
   }
 }
@@ -462,7 +627,15 @@ const struct type *chk_aggregates(struct checker *c, const struct scope *s, stru
     struct expr *v = a->value;
     if (a->spread || v->kind != E_CALL || !is_aggregate(v->s)) {
       diag_error(c->diag, v->loc, "each entry of `keep` must be an aggregate: count, min, max, sum, avg, distinct, first, last or list");
-      diag_hint(c->diag, "e.g. `shots: count()`, `apps: distinct(application.name)`");
+      int len = 0;
+      const char *text = a->spread ? NULL : src_text(v, &len);
+      if (text && is_path(v))
+        diag_hint(c->diag, "to keep one value per window, write `%s: first(%.*s)` or `last(...)`; all of them: `list(...)`",
+                  a->name, len, text);
+      else
+        diag_hint(c->diag, "e.g. `shots: count()`, `apps: distinct(application.name)`");
+      /* Keep the name, so the rows after it are still checked. */
+      if (a->name) type_add_field(c->arena, rec, a->name, &type_any, 0, a->loc);
       continue;
     }
     int argc = count_args(v->args);

@@ -179,10 +179,10 @@ static struct json_object *translate_cmp(const struct expr *e, int negate) {
   const struct expr *c = e->right;
   enum expr_op op = e->op;
   if (!to_path(e->left, &p)) {
-    /* 3 < x is x > 3 */
-    if (!to_path(e->right, &p) || !flip_cmp(op)) return NULL;
+    /* "a" == x is x == "a"; 3 < x is x > 3 */
+    if (!to_path(e->right, &p) || (!flip_cmp(op) && op != EOP_EQ && op != EOP_NE)) return NULL;
     c = e->left;
-    op = op == EOP_LT ? EOP_GT : op == EOP_LE ? EOP_GE : op == EOP_GT ? EOP_LT : EOP_LE;
+    if (flip_cmp(op)) op = op == EOP_LT ? EOP_GT : op == EOP_LE ? EOP_GE : op == EOP_GT ? EOP_LT : EOP_LE;
   }
   int ne = (op == EOP_NE) != negate;
   if (op == EOP_EQ || op == EOP_NE) {
@@ -257,8 +257,10 @@ static struct json_object *translate(const struct expr *e, int negate) {
   case E_UNARY:
     return e->op == EOP_NOT ? translate(e->left, !negate) : NULL;
   case E_CALL:
+    /* EventBridge's exists only sees leaves: not records, and not arrays
+     * (an empty array has no leaf, yet the runtime sees it exist). */
     if (strcmp(e->s, "exists") == 0 && to_path(e->args->value, &p) && p.type->kind != T_RECORD &&
-        p.type->kind != T_ANY)
+        p.type->kind != T_ANY && p.type->kind != T_ARRAY)
       return fragment(&p, one(matcher("exists", json_object_new_boolean(!negate))));
     if (strcmp(e->s, "contains") == 0 && !negate && to_path(e->args->value, &p) && p.type->kind == T_ARRAY &&
         p.type->elem->kind == T_STRING) {
@@ -285,9 +287,9 @@ static struct json_object *translate(const struct expr *e, int negate) {
       json_object_put(l);
       return NULL;
     }
-    struct json_object *m = merge(l, r);
+    struct json_object *m = merge(l, r);   /* a new object: l and r are not consumed */
     json_object_put(r);
-    if (!m) json_object_put(l);
+    json_object_put(l);
     return m;
   }
   case EOP_OR:
@@ -370,8 +372,15 @@ static int is_path_expr(const struct expr *e) {
 
 /* In words, why a pattern cannot say e exactly. */
 static const char *why_not(struct arena *a, const struct expr *e) {
-  if (e->kind == E_UNARY && e->op == EOP_NOT) return why_not(a, e->left);
-  if (e->kind == E_CALL) return "it calls a function; a pattern only tests fields as they are";
+  if (e->kind == E_UNARY && e->op == EOP_NOT) {
+    const struct expr *inner = e->left;
+    if (inner->kind == E_BINARY && (inner->op == EOP_OR || inner->op == EOP_AND))
+      return "a pattern cannot express `not` of an `and` or an `or`";
+    return why_not(a, inner);
+  }
+  if (e->kind == E_CALL && strcmp(e->s, "exists") == 0)
+    return "EventBridge's `exists` only tests single values, not objects, lists or fields of unknown type";
+  if (e->kind == E_CALL) return arena_printf(a, "it calls `%s`; a pattern only tests fields as they are", e->s);
   if (e->kind != E_BINARY) return "a pattern cannot express this form";
   switch (e->op) {
   case EOP_OR: return "one side of `or` cannot be expressed, so the whole `or` cannot";
@@ -383,7 +392,9 @@ static const char *why_not(struct arena *a, const struct expr *e) {
   const struct expr *l = e->left, *r = e->right;
   if (l->kind == E_CALL || r->kind == E_CALL)
     return arena_printf(a, "it calls `%s`; a pattern only tests fields as they are", l->kind == E_CALL ? l->s : r->s);
+  if (l->kind == E_INDEX || r->kind == E_INDEX) return "a pattern cannot pick one element of a list";
   if (!is_path_expr(l) && !is_path_expr(r)) return "neither side is a field of the event";
+  if (e->op == EOP_IN_CIDR && e->negated) return "EventBridge has no `anything-but` for CIDR blocks";
   if (!is_constant(is_path_expr(l) ? r : l)) return "it compares the field with something that is not a constant";
   struct path p;
   to_path(is_path_expr(l) ? l : r, &p);

@@ -459,8 +459,19 @@ static void syntax_hint(struct parse_state *st, yysymbol_kind_t found, const yys
       diag_hint(st->diag, "the file ended inside a declaration: the `{` at line %d is not closed", brace->line);
     else
       diag_hint(st->diag, "the file ended inside a declaration; is something missing at the end?");
+  } else if (found == YYTRANSLATE('=') && prev == IDENT && closer == ')') {
+    diag_hint(st->diag, "a named argument is written `%s: value`", st->recent[1].text);
+  } else if (found == YYTRANSLATE('=') && expects(expected, n, YYTRANSLATE(':'))) {
+    diag_hint(st->diag, "an entry is written `name: value`");
   } else if (found == YYTRANSLATE('=')) {
     diag_hint(st->diag, "use `==` to compare; `=` only gives a parameter its default");
+  } else if (found == YYSYMBOL_EMIT && expects(expected, n, YYSYMBOL_ARROW)) {
+    diag_hint(st->diag, "write an arrow before it: `-> emit EventName`");
+  } else if ((found == YYSYMBOL_MAP || found == YYSYMBOL_WHERE || found == YYSYMBOL_IDENT) &&
+             expects(expected, n, YYTRANSLATE('|')) && st->recent[0].loc.line > st->recent[1].loc.line) {
+    diag_hint(st->diag, "each stage starts with `|`: `| %s ...`", st->recent[0].text);
+  } else if (found == YYTRANSLATE(',') && closer == ')' && !expects(expected, n, YYTRANSLATE(','))) {
+    diag_hint(st->diag, "a list is written in square brackets: `[a, b]`");
   } else if (found == YYTRANSLATE('|') && prev2 == EMIT) {
     diag_hint(st->diag, "`-> emit Event` is the last line of a flow; move the stages above it");
   } else if (n == 1 && expects(expected, n, YYSYMBOL_ON)) {
@@ -469,11 +480,11 @@ static void syntax_hint(struct parse_state *st, yysymbol_kind_t found, const yys
     diag_hint(st->diag, "declarations start with import, type, event, flow, route, filter, transformer, view or extern");
   } else if ((prev == FROM || prev == AS) && expects(expected, n, YYSYMBOL_STRING)) {
     /* Quote the rest of the word as written, e.g. shop.payments. */
-    const char *p = st->src->text;
-    for (int line = 1; line < st->recent[0].loc.line && *p; p++) line += *p == '\n';
+    const char *p = st->src->text, *end = p + st->src->length;
+    for (int line = 1; line < st->recent[0].loc.line && p < end; p++) line += *p == '\n';
     p += st->recent[0].loc.col - 1;
     size_t len = 0;
-    while (p[len] && p[len] != '{' && p[len] != ' ' && p[len] != '\t' && p[len] != '\n' && p[len] != '\r' && len < 80) len++;
+    while (p + len < end && p[len] && !strchr("{ \t\r\n", p[len]) && len < 80) len++;
     diag_hint(st->diag, "write it as a string: %s \"%.*s\"", prev == FROM ? "from" : "as", (int)len, p);
   } else if (is_keyword(found) && expects(expected, n, YYSYMBOL_IDENT)) {
     diag_hint(st->diag, "%s is a keyword; to use it as a name, write it between backticks: `%s`", yysymbol_name(found),

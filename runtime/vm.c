@@ -12,7 +12,7 @@
 
 struct slot {
   struct json_object *v;
-  int owned;
+  int owned;   /* 0 borrowed, 1 owned, 2 owned and built by OBJECT (no one else sees it) */
 };
 
 static inline uint16_t u16at(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -136,7 +136,12 @@ static int arith(struct vm_frame *f, uint32_t at, enum opcode op, struct json_ob
   if ((op == OP_ADD || op == OP_SUB) && is_str(a) && json_object_is_type(b, json_type_int) &&
       vm_parse_time(json_object_get_string(a), &ta) == 0) {
     char buf[40];
-    vm_format_time(op == OP_ADD ? ta + json_object_get_int64(b) : ta - json_object_get_int64(b), buf, sizeof buf);
+    int64_t t, d = json_object_get_int64(b);
+    /* keep to what vm_parse_time reads back: years 0000..9999 */
+    if ((op == OP_ADD ? __builtin_add_overflow(ta, d, &t) : __builtin_sub_overflow(ta, d, &t)) ||
+        t < -62167219200000LL || t > 253402300799999LL)
+      return fail(f, at, "the time is out of range", "", "");
+    vm_format_time(t, buf, sizeof buf);
     *out = json_object_new_string(buf);
     return 0;
   }
@@ -182,6 +187,20 @@ static int ieq(const char *a, const char *b) {
 }
 
 int vm_cidr_contains(const char *cidr, const char *ip);
+
+/* Makes the object in slot s safe to change: an object the block built
+ * itself is changed in place; any other (the row, a part of it, a value
+ * shared with it) is first copied.  -1 if s is not an object. */
+static int writable(struct slot *s) {
+  if (!s->v || s->v == VM_MISSING || !json_object_is_type(s->v, json_type_object)) return -1;
+  if (s->owned == 2) return 0;
+  struct json_object *copy = json_object_new_object();
+  json_object_object_foreach(s->v, key, val) json_object_object_add(copy, key, json_object_get(val));
+  drop(*s);
+  s->v = copy;
+  s->owned = 2;
+  return 0;
+}
 
 static int string_test(enum opcode op, struct json_object *a, struct json_object *b) {
   const char *s = json_object_get_string(a), *p = json_object_get_string(b);
@@ -231,7 +250,7 @@ int vm_eval(const struct image *img, uint16_t index, struct vm_frame *f, struct 
       if (o.v && o.v != VM_MISSING && json_object_is_type(o.v, json_type_object) &&
           json_object_object_get_ex(o.v, k->as.string.bytes, &v)) {
         if (o.owned) v = json_object_get(v);
-        PUSH(v, o.owned);
+        PUSH(v, o.owned ? 1 : 0);
       } else {
         PUSH(VM_MISSING, 0);
       }
@@ -348,16 +367,26 @@ int vm_eval(const struct image *img, uint16_t index, struct vm_frame *f, struct 
       PUSH(boolean(present), 1);
       break;
     }
-    case OP_JUMP: pc = u32at(code + pc); break;
+    /* The verifier accepts backward jumps (it checks depths, not
+     * termination); the compiler never emits them, so one taken here is an
+     * error rather than a possible endless loop. */
+#define JUMP_TO(target) do {                                              \
+      uint32_t to_ = (target);                                            \
+      if (to_ <= at) { rc = fail(f, at, "backward jump", "", ""); goto out; } \
+      pc = to_;                                                           \
+    } while (0)
+    case OP_JUMP: JUMP_TO(u32at(code + pc)); break;
     case OP_JUMPF: {
       struct slot a = POP();
       int t = truth(a.v);
       drop(a);
-      pc = t == 1 ? pc + 4 : u32at(code + pc);
+      if (t == 1) pc += 4;
+      else JUMP_TO(u32at(code + pc));
       break;
     }
-    case OP_ANDJ: pc = truth(stack[sp - 1].v) == 0 ? u32at(code + pc) : pc + 4; break;
-    case OP_ORJ: pc = truth(stack[sp - 1].v) == 1 ? u32at(code + pc) : pc + 4; break;
+    case OP_ANDJ: if (truth(stack[sp - 1].v) == 0) JUMP_TO(u32at(code + pc)); else pc += 4; break;
+    case OP_ORJ: if (truth(stack[sp - 1].v) == 1) JUMP_TO(u32at(code + pc)); else pc += 4; break;
+#undef JUMP_TO
     case OP_CALL: {
       int id = code[pc], argc = code[pc + 1];
       pc += 2;
@@ -373,17 +402,27 @@ int vm_eval(const struct image *img, uint16_t index, struct vm_frame *f, struct 
       PUSH(r, 1);
       break;
     }
-    case OP_OBJECT: PUSH(json_object_new_object(), 1); break;
+    case OP_OBJECT: PUSH(json_object_new_object(), 2); break;
     case OP_SETF: {
       struct slot v = POP();
       const struct constant *k = &img->consts[u16at(code + pc)];
       pc += 2;
+      if (writable(&stack[sp - 1]) < 0) {
+        rc = fail(f, at, "cannot set field %s of a %s", k->as.string.bytes, vm_type_name(stack[sp - 1].v));
+        drop(v);
+        goto out;
+      }
       if (v.v == VM_MISSING) break;
       json_object_object_add_ex(stack[sp - 1].v, k->as.string.bytes, take(v), 0);
       break;
     }
     case OP_MERGE: {
       struct slot src = POP();
+      if (writable(&stack[sp - 1]) < 0) {
+        rc = fail(f, at, "cannot merge into a %s%s", vm_type_name(stack[sp - 1].v), "");
+        drop(src);
+        goto out;
+      }
       if (src.v && src.v != VM_MISSING && json_object_is_type(src.v, json_type_object)) {
         json_object_object_foreach(src.v, key, val) json_object_object_add(stack[sp - 1].v, key, json_object_get(val));
       }

@@ -30,8 +30,14 @@ int vm_cidr_contains(const char *cidr, const char *ip) {
   if (inet_pton(AF_INET, net, a) == 1 && inet_pton(AF_INET, ip, b) == 1) bytes = 4;
   else if (inet_pton(AF_INET6, net, a) == 1 && inet_pton(AF_INET6, ip, b) == 1) bytes = 16;
   else return 0;
-  int bits = slash ? atoi(slash + 1) : bytes * 8;
-  if (bits < 0 || bits > bytes * 8) return 0;
+  int bits = bytes * 8;
+  if (slash) {   /* 1 to 3 decimal digits, nothing else (atoi read "/abc" as /0) */
+    const char *q = slash + 1;
+    size_t nd = strspn(q, "0123456789");
+    if (nd == 0 || nd > 3 || q[nd]) return 0;
+    bits = atoi(q);
+  }
+  if (bits > bytes * 8) return 0;
   for (int i = 0; i < bytes && bits > 0; i++, bits -= 8) {
     unsigned char mask = bits >= 8 ? 0xFF : (unsigned char)(0xFF << (8 - bits));
     if ((a[i] & mask) != (b[i] & mask)) return 0;
@@ -136,7 +142,7 @@ int vm_builtin(int id, struct json_object *const *args, int argc, struct json_ob
     else if (is_type(a, json_type_string)) {
       char *end;
       d = strtod(json_object_get_string(a), &end);
-      if (end == json_object_get_string(a) || *end) {
+      if (end == json_object_get_string(a) || *end || !isfinite(d)) {   /* no NaN or infinity */
         snprintf(err, n, "%s: \"%.60s\" is not a number", id == BUILTIN_INT ? "int" : "float", json_object_get_string(a));
         return -1;
       }

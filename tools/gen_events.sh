@@ -7,11 +7,19 @@ N=${1:-100}
 SEED=${2:-1}
 PAD=${3:-0}
 exec awk -v n="$N" -v seed="$SEED" -v pad="$PAD" '
-function rnd(m) { state = (state * 1103515245 + 12345) % 2147483648; return int(state / 65536) % m }
+function rnd(m) { state = (state * 1103515245 + 12345) % 2147483648; return int(state / 16) % m }
 function two(x) { return x < 10 ? "0" x : x }
+# civil date of day z since 1970-01-01 (H. Hinnant)
+function civil(z,   era, doe, yoe, y, doy, mp, d, m) {
+  z += 719468; era = int(z / 146097); doe = z - era * 146097
+  yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365)
+  y = yoe + era * 400; doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100)); mp = int((5 * doy + 2) / 153)
+  d = doy - int((153 * mp + 2) / 5) + 1; m = mp < 10 ? mp + 3 : mp - 9
+  return sprintf("%04d-%s-%s", y + (m <= 2), two(m), two(d))
+}
 function stamp(t,   d, h, mi, s) {
   d = int(t / 86400); t -= d * 86400; h = int(t / 3600); t -= h * 3600; mi = int(t / 60); s = t - mi * 60
-  return sprintf("2026-11-%s T%s:%s:%sZ", two(23 + d), two(h), two(mi), two(s))
+  return sprintf("%sT%s:%s:%sZ", civil(20780 + d), two(h), two(mi), two(s))
 }
 BEGIN {
   state = seed
@@ -26,7 +34,7 @@ BEGIN {
     t += 5 + rnd(36)
     u = 1 + rnd(5); a = 1 + rnd(7); kind = rnd(10)
     session = "s-" users[u] "-" (1 + int(i / 500))
-    when = stamp(t); sub(/ T/, "T", when)
+    when = stamp(t)
     prof = sprintf("{\"session_id\":\"%s\",\"user\":\"%s\",\"device\":\"laptop-%d\"}", session, users[u], u)
     app = sprintf("{\"name\":\"%s\",\"window\":\"%s\",\"pid\":%d}", apps[a], wins[a], 1000 + a * 7)
     extra = pad ? sprintf(",\"text\":\"%s\"", padding) : ""
