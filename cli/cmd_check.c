@@ -2,6 +2,7 @@
 #include <string.h>
 #include "check.h"
 #include "cli.h"
+#include "compile.h"
 #include "parse.h"
 
 static const char help[] =
@@ -25,6 +26,13 @@ int cmd_check(int argc, char **argv) {
     if (src) {
       struct program *p = parse_program(&d, src);
       if (d.errors == 0) check_program(p, &d);
+      /* Some errors need the whole compiler (a route whose condition
+       * EventBridge cannot evaluate): compile, write nothing. */
+      struct compilation c;
+      if (d.errors == 0) {
+        compile_program(p, &d, NULL, &c);
+        compilation_free(&c);
+      }
       ast_program_free(p);
     }
     diag_print(&d, stderr, cli_color());

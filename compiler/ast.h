@@ -127,16 +127,16 @@ struct name_ref {
   struct name_ref *next;
 };
 
-/* A route target: a flow name, an ARN string, or a stage call whose
- * result is emitted as an event (`-> summarizer(...) -> emit Summary`). */
+/* A route target: an ARN string, or a stage call whose result is emitted
+ * as an event (`-> summarizer(...) -> emit Summary`). */
 struct target {
   struct loc loc;
-  const char *name;             /* stage or flow name; NULL for an ARN */
+  const char *name;             /* stage name; NULL for an ARN */
   const char *arn;
   struct arg *args;
   int has_parens;
   struct name_ref *emit;        /* stage targets: the event the result becomes */
-  const struct decl *resolved;  /* set by the checker: the flow or stage */
+  const struct decl *resolved;  /* set by the checker: the stage */
   struct arg *bound;            /* set by the checker, as for stage calls */
   struct target *next;
 };

@@ -78,13 +78,18 @@ static void collect_names(struct checker *c) {
     for (struct decl *o = c->program->decls; o != d; o = o->next) {
       if (!o->name || o->kind == D_IMPORT || o->kind == D_ROUTE || !same_namespace(o->kind, d->kind)) continue;
       if (strcmp(o->name, d->name) != 0) continue;
-      diag_error(c->diag, d->name_loc, "`%s` is already declared", d->name);
-      if (o->loc.src == d->loc.src)
-        diag_hint(c->diag, "the %s `%s` is declared at line %d; rename one of them", kind_word(o->kind), o->name,
-                  o->loc.line);
-      else if (o->loc.src)
-        diag_hint(c->diag, "the %s `%s` is declared at %s:%d:%d; rename one of them", kind_word(o->kind), o->name,
-                  o->loc.src->path, o->loc.line, o->loc.col);
+      /* Imported declarations come after the user's: report at the user's one. */
+      const struct decl *here = d->module && !o->module ? o : d, *there = here == d ? o : d;
+      diag_error(c->diag, here->name_loc, "`%s` is already declared", d->name);
+      if (there->loc.src == here->loc.src)
+        diag_hint(c->diag, "the %s `%s` is declared at line %d; rename one of them", kind_word(there->kind), there->name,
+                  there->loc.line);
+      else if (there->module)
+        diag_hint(c->diag, "the module std.%s declares a %s `%s`; choose another name", there->module,
+                  kind_word(there->kind), there->name);
+      else if (there->loc.src)
+        diag_hint(c->diag, "the %s `%s` is declared at %s:%d:%d; rename one of them", kind_word(there->kind), there->name,
+                  there->loc.src->path, there->loc.line, there->loc.col);
       break;
     }
   }
@@ -132,7 +137,10 @@ static const struct type *record_from_fields(struct checker *c, const struct dec
     const struct type *t = chk_type_expr(c, f->type);
     if (!type_add_field(c->arena, rec, f->name, t, f->optional, f->loc)) {
       struct type_field *prev = (struct type_field *)type_field(rec, f->name);
-      if (prev->loc.src != f->loc.src && type_assignable(prev->type, t)) {
+      int inherited = owner && owner->extends && fields == owner->fields &&
+                      (prev->loc.src != owner->loc.src || prev->loc.line < owner->loc.line ||
+                       prev->loc.line > owner->loc.end_line);
+      if (inherited && type_assignable(prev->type, t)) {
         /* An event may narrow a field of the type it extends (e.g. make it required). */
         prev->type = t;
         prev->optional = f->optional;
@@ -141,7 +149,7 @@ static const struct type *record_from_fields(struct checker *c, const struct dec
       }
       diag_error(c->diag, f->loc, "field `%s` is declared twice", f->name);
       if (prev->loc.src)
-        diag_hint(c->diag, prev->loc.src != f->loc.src
+        diag_hint(c->diag, inherited
                   ? "the extended type declares `%s` at line %d; a redeclaration may only narrow its type"
                   : "the first `%s` is at line %d", f->name, prev->loc.line);
     }
@@ -259,10 +267,13 @@ static int count_params(const struct param_decl *p) {
 
 /* Where an unknown stage lives in the standard library, if anywhere. */
 static const char *stdlib_module_of(const char *name) {
-  char pat[160];
-  snprintf(pat, sizeof pat, " %s(", name);
+  static const char *const kinds[] = { "filter", "transformer", "view" };
   for (const struct stdlib_file *f = stdlib_files; f->name; f++)
-    if (strstr(f->text, pat)) return f->name;
+    for (int k = 0; k < 3; k++) {
+      char pat[200];
+      snprintf(pat, sizeof pat, "extern %s %s(", kinds[k], name);
+      if (strstr(f->text, pat)) return f->name;
+    }
   return NULL;
 }
 
@@ -353,7 +364,8 @@ static struct arg *bind_args(struct checker *c, const struct scope *s, const str
       continue;
     }
     const struct type *t = chk_expr(c, s, b->value);
-    if (!type_assignable(ptypes[i], t)) {
+    /* A default's type is checked once, with its declaration. */
+    if (given && !type_assignable(ptypes[i], t)) {
       diag_error(c->diag, b->value->loc, "argument `%s` of `%s` must be %s, found %s", p->name, stage->name,
                  tn(c, ptypes[i]), tn(c, t));
       if (ptypes[i]->kind == T_DURATION && b->value->kind == E_INT) {
@@ -469,7 +481,8 @@ static const struct type *check_call(struct checker *c, const struct scope *s, c
   int n = count_params(stage->params), i = 0;
   const struct type **ptypes = arena_alloc(c->arena, sizeof *ptypes * (size_t)(n + 1));
   for (const struct param_decl *p = stage->params; p; p = p->next, i++) ptypes[i] = param_type(c, p);
-  struct scope inner = { .row = s->row, .row_desc = s->row_desc, .params = stage->params, .param_types = ptypes };
+  struct scope inner = { .row = s->row, .row_desc = s->row_desc, .params = stage->params, .param_types = ptypes,
+                         .bound = bound, .outer = s };
   const char *desc = s->row_desc;
   return check_stages(c, &inner, stage->stages, s->row, &desc, fc, &inner_chain);
 }
@@ -559,8 +572,9 @@ static char *name_list(struct checker *c, const char *const *names, size_t n) {
 
 /* Does `row` fit event `ev` exactly?  Reports the differences at `at`: one
  * error for missing fields, one for extra fields, one per wrong type. */
+/* `last` is the flow's last stage (NULL for a route target, which has no `map`). */
 static void check_emit_fits(struct checker *c, const struct type *row, const struct decl *ev, struct loc at,
-                            const struct stage_call *last) {
+                            const struct stage_call *last, int in_route) {
   const struct type *want = ev->type;
   if (row->kind == T_ANY || !want || want->kind != T_RECORD) return;
   if (row->kind != T_RECORD) {
@@ -576,6 +590,11 @@ static void check_emit_fits(struct checker *c, const struct type *row, const str
     } else if (!type_assignable(f->type, g->type)) {
       diag_error(c->diag, at, "field `%s` of event `%s` is %s, but the row has %s", f->name, ev->name,
                  tn(c, f->type), tn(c, g->type));
+    } else if (g->optional && !f->optional) {
+      diag_error(c->diag, at, "field `%s` may be absent from the row, but event `%s` requires it", f->name, ev->name);
+      diag_hint(c->diag, in_route ? "declare `%s` optional (`%s: ...?`) in event `%s`"
+                                  : "give it a value when absent, e.g. `%s: coalesce(%s, ...)` in a `map`, or declare it optional in `%s`",
+                f->name, f->name, ev->name);
     }
   }
   for (const struct type_field *g = row->fields; g; g = g->next)
@@ -583,7 +602,10 @@ static void check_emit_fits(struct checker *c, const struct type *row, const str
   if (nmissing) {
     diag_error(c->diag, at, "event `%s` needs field%s %s, which the row does not have", ev->name,
                nmissing > 1 ? "s" : "", name_list(c, missing, nmissing));
-    if (last && last->kind == SC_MAP)
+    if (in_route)
+      diag_hint(c->diag, "a route cannot reshape the row: declare %s optional in event `%s`, or use a flow with a `map`",
+                name_list(c, missing, nmissing), ev->name);
+    else if (last && last->kind == SC_MAP)
       diag_hint(c->diag, "add %s to the `map` at line %d", name_list(c, missing, nmissing), last->loc.line);
     else
       diag_hint(c->diag, "build the row with `| map { %s: ... }` before `emit`", missing[0]);
@@ -596,6 +618,8 @@ static void check_emit_fits(struct checker *c, const struct type *row, const str
       if (!type_field(row, f->name)) cands[n++] = f->name;   /* a misspelling of a field the row lacks */
     const char *close = nextra == 1 ? diag_suggest(extra[0], cands, n) : NULL;
     if (close) diag_hint(c->diag, "did you mean `%s`?", close);
+    else if (in_route) diag_hint(c->diag, "declare %s in event `%s`: a route passes the whole row on",
+                                 nextra > 1 ? "them" : "it", ev->name);
     else diag_hint(c->diag, "declare %s in event `%s`, or leave %s out of the row with a `map`",
                    nextra > 1 ? "them" : "it", ev->name, nextra > 1 ? "them" : "it");
   }
@@ -635,7 +659,7 @@ static void check_flow(struct checker *c, struct decl *d) {
   const struct decl *ev = emit_event(c, d->emit);
   const struct stage_call *last = d->stages;
   while (last && last->next) last = last->next;
-  if (ev) check_emit_fits(c, out, ev, d->emit->loc, last);
+  if (ev) check_emit_fits(c, out, ev, d->emit->loc, last, 0);
 }
 
 static void check_route(struct checker *c, struct decl *d) {
@@ -663,17 +687,12 @@ static void check_route(struct checker *c, struct decl *d) {
         diag_hint(c->diag, "a route delivers to a flow, a stage call (`-> summarizer(...) -> emit E`) or an ARN string");
       continue;
     }
-    if (flow && !t->has_parens) {
-      t->resolved = flow;
-      if (t->emit) diag_error(c->diag, t->emit->loc, "a flow emits its own events; remove `-> emit` after `%s`", t->name);
-      for (struct name_ref *e = d->on; e; e = e->next) {
-        int listens = 0;
-        for (struct name_ref *f = flow->on; f; f = f->next) listens |= strcmp(f->name, e->name) == 0;
-        if (!listens) {
-          diag_error(c->diag, t->loc, "flow `%s` does not take event `%s`", t->name, e->name);
-          diag_hint(c->diag, "add `%s` to the `on` line of flow `%s`", e->name, t->name);
-        }
-      }
+    if (flow) {
+      /* A flow already receives its events through its own rule: a route
+       * to it would deliver every event twice. */
+      diag_error(c->diag, t->loc, "`%s` is a flow: flows receive events through their own `on` line", t->name);
+      diag_hint(c->diag, "remove `%s` from the route; to narrow what the flow receives, give its `on` line a `where`",
+                t->name);
       continue;
     }
     const struct type *out = check_call(c, &s, t->name, t->loc, t->args, &t->resolved, &t->bound, &fc, NULL);
@@ -684,7 +703,7 @@ static void check_route(struct checker *c, struct decl *d) {
       continue;
     }
     const struct decl *ev = emit_event(c, t->emit);
-    if (ev) check_emit_fits(c, out, ev, t->emit->loc, NULL);
+    if (ev) check_emit_fits(c, out, ev, t->emit->loc, NULL, 1);
   }
 }
 
@@ -696,9 +715,18 @@ static void check_stage_decl(struct checker *c, struct decl *d) {
       if (!d->is_extern) diag_error(c->diag, p->type->loc, "`aggregates` parameters are only for extern stages");
       continue;
     }
-    param_type(c, p);
+    const struct type *want = param_type(c, p);
     if (p->default_value && p->optional)
       diag_warning(c->diag, p->loc, "`%s` has a default, so `?` changes nothing", p->name);
+    if (p->default_value) {
+      /* The row is not known here (defaults are evaluated at each call), but
+       * the type of a default can be: constants, or fields of any row. */
+      struct scope any_row = { .row = &type_any, .row_desc = "the input" };
+      const struct type *t = chk_expr(c, &any_row, p->default_value);
+      if (!type_assignable(want, t))
+        diag_error(c->diag, p->default_value->loc, "the default of `%s` must be %s, found %s", p->name,
+                   tn(c, want), tn(c, t));
+    }
   }
   if (d->is_extern) {
     for (const struct field_decl *f = d->output_type->kind == TX_RECORD ? d->output_type->fields : NULL; f; f = f->next) {

@@ -68,6 +68,19 @@ static const struct type *chk_name(struct checker *c, const struct scope *s, str
   for (const struct param_decl *p = s->params; p; p = p->next, i++)
     if (strcmp(p->name, e->s) == 0) {
       e->ref = REF_PARAM;
+      const struct arg *b = s->bound;
+      for (int k = 0; b && k < i; k++) b = b->next;
+      if (b && b->value && s->outer) {
+        struct scope at_use = *s->outer;
+        at_use.row = s->row;
+        at_use.row_desc = s->row_desc;
+        at_use.aggregates_ok = 0;
+        size_t before = c->diag->errors;
+        chk_expr(c, &at_use, b->value);
+        if (c->diag->errors > before)
+          diag_hint(c->diag, "the argument `%s` is evaluated where the stage uses it (line %d), against the row there",
+                    p->name, e->loc.line);
+      }
       return e->type = s->param_types ? s->param_types[i] : &type_any;
     }
   if (s->row->kind == T_ANY) { e->ref = REF_ROW; return e->type = &type_any; }
@@ -147,6 +160,7 @@ static int comparable(const struct type *a, const struct type *b) {
   if (a->kind == T_ANY || b->kind == T_ANY || a->kind == T_NULL || b->kind == T_NULL) return 1;
   if (type_is_numeric(a) && type_is_numeric(b)) return 1;
   if ((a->kind == T_TIME && b->kind == T_STRING) || (a->kind == T_STRING && b->kind == T_TIME)) return 1;
+  if (a->kind == T_ARRAY && b->kind == T_ARRAY) return comparable(a->elem, b->elem);
   return a->kind == b->kind && (a->kind != T_RECORD || type_assignable(a, b));
 }
 
@@ -163,7 +177,10 @@ static const struct type *chk_arith(struct checker *c, struct expr *e, const str
   if (type_is_numeric(l) && type_is_numeric(r))
     return e->type = (a == T_FLOAT || b == T_FLOAT || e->op == EOP_DIV) ? &type_float : &type_int;
   if (e->op == EOP_ADD && a == T_STRING && b == T_STRING) return e->type = &type_string;
-  if (e->op == EOP_ADD && a == T_ARRAY && b == T_ARRAY) return e->type = l;
+  if (e->op == EOP_ADD && a == T_ARRAY && b == T_ARRAY) {
+    const struct type *u = type_unify(c->arena, l, r);
+    if (u) return e->type = u;
+  }
   if ((e->op == EOP_ADD || e->op == EOP_SUB) && a == T_TIME && b == T_DURATION) return e->type = &type_time;
   if (e->op == EOP_ADD && a == T_DURATION && b == T_TIME) return e->type = &type_time;
   if (e->op == EOP_SUB && a == T_TIME && b == T_TIME) return e->type = &type_duration;
@@ -298,6 +315,11 @@ static const struct type *chk_binary(struct checker *c, const struct scope *s, s
     }
     return e->type = &type_bool;
   case EOP_IN:
+    if (e->right->kind == E_ARRAY && !e->right->args) {
+      diag_error(c->diag, e->right->loc, "`in []` is never true: the list is empty");
+      diag_hint(c->diag, "list the values, e.g. `x in [\"a\", \"b\"]`");
+      return fail(e);
+    }
     if (e->right->kind == E_ARRAY) {
       for (struct arg *a = e->right->args; a; a = a->next) {
         const struct type *t = chk_expr(c, s, a->value);
@@ -360,6 +382,11 @@ static const struct type *chk_call(struct checker *c, const struct scope *s, str
     return e->type = &type_bool;
   }
   if (is_aggregate(e->s) && !(strcmp(e->s, "min") == 0 || strcmp(e->s, "max") == 0)) {
+    if (s->aggregates_ok) {
+      diag_error(c->diag, e->loc, "aggregates cannot be nested: `%s()` inside another aggregate", e->s);
+      diag_hint(c->diag, "each entry of `keep` is one aggregate over a value of the event");
+      return fail(e);
+    }
     diag_error(c->diag, e->loc, "`%s()` is an aggregate and only works inside `keep: { ... }`", e->s);
     diag_hint(c->diag, "aggregates summarise many events: aggregator(by: ..., keep: { n: %s(...) })", e->s);
     return fail(e);
@@ -416,13 +443,23 @@ static const struct type *chk_call(struct checker *c, const struct scope *s, str
     break;
   case BUILTIN_LOWER: case BUILTIN_UPPER: case BUILTIN_TRIM: want = &type_string; result = &type_string; break;
   case BUILTIN_CONTAINS: result = &type_bool;
+    if (t[0]->kind != T_ARRAY && t[0]->kind != T_STRING && t[0]->kind != T_ANY) {
+      diag_error(c->diag, e->args->value->loc, "`contains` looks in a list or a string, found %s", tn(c, t[0]));
+      return fail(e);
+    }
     if (t[0]->kind == T_ARRAY && !comparable(t[0]->elem, t[1])) want = t[0]->elem;
     else if (t[0]->kind != T_ARRAY) want = &type_string;
     break;
   case BUILTIN_SPLIT: want = &type_string; result = type_array(c->arena, &type_string); break;
   case BUILTIN_JOIN: result = &type_string;
-    if (t[0]->kind != T_ARRAY && t[0]->kind != T_ANY) {
+    if ((t[0]->kind != T_ARRAY && t[0]->kind != T_ANY) ||
+        (t[0]->kind == T_ARRAY && t[0]->elem->kind != T_STRING && t[0]->elem->kind != T_ANY)) {
       diag_error(c->diag, e->args->value->loc, "`join` needs a list of strings, found %s", tn(c, t[0]));
+      diag_hint(c->diag, "convert the items first, or build the text with `+` and string(...)");
+      return fail(e);
+    }
+    if (!type_assignable(&type_string, t[1])) {
+      diag_error(c->diag, e->args->next->value->loc, "the separator of `join` must be a string, found %s", tn(c, t[1]));
       return fail(e);
     }
     break;
@@ -490,10 +527,10 @@ static const struct type *chk_object(struct checker *c, const struct scope *s, s
     }
     const struct type_field *prev = type_field(rec, a->name);
     if (prev) {
-      int from_spread = 0;
+      int explicit_before = 0;
       for (struct arg *b = e->args; b != a; b = b->next)
-        if (b->spread) from_spread = 1;
-      if (!from_spread || (prev->loc.line == a->loc.line && prev->loc.col == a->loc.col)) {
+        if (!b->spread && b->name && strcmp(b->name, a->name) == 0) explicit_before = 1;
+      if (explicit_before) {
         diag_error(c->diag, a->loc, "`%s` is set twice in this object", a->name);
         continue;
       }

@@ -16,6 +16,11 @@ struct scope {
   const char *row_desc;            /* "event `Clicked`", "the row after `map`" */
   const struct param_decl *params;
   const struct type *const *param_types;
+  /* Inside a user stage: the arguments of this call, one per parameter, and
+   * the caller's scope.  An argument is evaluated where its parameter is
+   * used, so it is checked there, against the row at that point. */
+  const struct arg *bound;
+  const struct scope *outer;
   int aggregates_ok;               /* inside a `keep:` argument */
 };
 

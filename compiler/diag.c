@@ -158,10 +158,15 @@ void diag_print(struct diag *d, FILE *out, int color) {
     if (l->src && l->line > 0 && source_line(l->src, l->line, &text, &len)) {
       fprintf(out, "  %.*s\n  ", (int)len, text);
       int col = l->col < 1 ? 1 : l->col;
+      /* Columns count bytes; the caret counts characters, so UTF-8
+       * continuation bytes take no room. */
       for (int c = 1; c < col && (size_t)(c - 1) < len; c++)
-        fputc(text[c - 1] == '\t' ? '\t' : ' ', out);
+        if (((unsigned char)text[c - 1] & 0xC0) != 0x80) fputc(text[c - 1] == '\t' ? '\t' : ' ', out);
       int width = (l->end_line == l->line && l->end_col > col) ? l->end_col - col : 1;
       if ((size_t)(col - 1 + width) > len + 1) width = 1;
+      for (int c = col; c < col + width && (size_t)(c - 1) < len; c++)
+        if (((unsigned char)text[c - 1] & 0xC0) == 0x80) width--;
+      if (width < 1) width = 1;
       if (color) fputs(colors[it->severity], out);
       fputc('^', out);
       for (int w = 1; w < width; w++) fputc('~', out);
@@ -172,31 +177,31 @@ void diag_print(struct diag *d, FILE *out, int color) {
   }
 }
 
+/* Optimal string alignment distance: insertions, deletions, substitutions
+ * and transpositions (`nmae` is one step from `name`). */
 static size_t edit_distance(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
   if (la > 64 || lb > 64) return (size_t)-1;
-  size_t row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t prev = row[0];
-    row[0] = i;
+  size_t d[65][65];
+  for (size_t i = 0; i <= la; i++) d[i][0] = i;
+  for (size_t j = 0; j <= lb; j++) d[0][j] = j;
+  for (size_t i = 1; i <= la; i++)
     for (size_t j = 1; j <= lb; j++) {
-      size_t cur = row[j];
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      size_t best = prev + cost;
-      if (row[j] + 1 < best) best = row[j] + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      prev = cur;
+      size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+        best = d[i - 2][j - 2] + 1;
+      d[i][j] = best;
     }
-  }
-  return row[lb];
+  return d[la][lb];
 }
 
 const char *diag_suggest(const char *name, const char *const *candidates, size_t n) {
   const char *best = NULL;
   size_t best_d = (size_t)-1;
-  size_t limit = strlen(name) / 3 + 1;
+  /* One edit for short names (so `Foo` does not suggest `bool`), up to three for long ones. */
+  size_t limit = strlen(name) <= 4 ? 1 : strlen(name) / 3 + 1;
   if (limit > 3) limit = 3;
   for (size_t i = 0; i < n; i++) {
     if (!candidates[i]) continue;

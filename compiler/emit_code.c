@@ -417,7 +417,6 @@ static void emit_route(struct emitter *em, const struct entry_rules *r) {
     k++;
     if (t->arn) { add_stage(&targets, STAGE_FORWARD, cstr(em, t->arn), IMAGE_NONE); continue; }
     if (!t->resolved) continue;
-    if (t->resolved->kind == D_FLOW) { add_stage(&targets, STAGE_FLOW, cstr(em, t->resolved->name), IMAGE_NONE); continue; }
     /* A stage target: a generated flow `routeN.K` running the stage, then emit. */
     const char *name = emit_route_target_name(em->program, route, k);
     struct stage_list body = { 0 };

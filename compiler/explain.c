@@ -24,8 +24,7 @@ static void print_stages(const struct decl *d, FILE *out) {
     for (const struct target *t = d->targets; t; t = t->next) {
       if (t != d->targets) fputs(", ", out);
       if (t->arn) fprintf(out, "%s (by EventBridge)", t->arn);
-      else if (t->emit) fprintf(out, "%s -> emit %s", t->name, t->emit->name);
-      else fprintf(out, "flow %s", t->name);
+      else fprintf(out, "%s -> emit %s", t->name, t->emit ? t->emit->name : "?");
     }
     fputc('\n', out);
     return;

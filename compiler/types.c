@@ -106,6 +106,7 @@ static void print_type(struct arena *a, char **buf, const struct type *t, int de
     return;
   }
   if (depth > 1) { append(a, buf, "{...}"); return; }
+  if (!t->fields) { append(a, buf, "{}"); return; }
   append(a, buf, "{ ");
   int n = 0;
   for (const struct type_field *f = t->fields; f; f = f->next, n++) {

@@ -5,8 +5,8 @@
  * entry, stage and arg kinds known and their required fields present.
  * Code, per block: a linear sweep decodes every instruction (known opcode,
  * operands inside the block, constant operands of the right tag, CALL's
- * builtin and argc, jump targets inside the block and on an instruction
- * boundary); then abstract interpretation over the control-flow graph (a
+ * builtin and argc, jump targets forward, inside the block and on an
+ * instruction boundary); then abstract interpretation over the control-flow graph (a
  * worklist in offset order) tracks the stack depth: never negative, equal
  * on every path into a join, never above the block's max_stack, every path ends in RETURN with
  * exactly one value on the stack.  docs/bytecode.md lists the guarantees.
@@ -237,6 +237,10 @@ static int sweep_block(struct verifier *v, uint32_t bi, const struct block *b, u
         if (target >= b->length)
           return fail(v, "block %u offset %u: jump target %u is outside the block (length %u)",
                       bi, pc, target, b->length);
+        /* A block is one expression: it only jumps forward, so it always ends. */
+        if (target <= pc)
+          return fail(v, "block %u offset %u: jump target %u goes backward (blocks may only jump forward)",
+                      bi, pc, target);
       }
       break;
     }

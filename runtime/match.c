@@ -74,6 +74,11 @@ struct match_scratch {
     size_t cands_n, cands_cap;
     uint32_t *mstack; /* membership accumulated while verifying */
     size_t mstack_cap;
+    uint32_t *arr_level, *arr_stamp; /* per array: last constraint touching it */
+    size_t arr_cap, arr_stamp_cap;
+    uint32_t vgen;
+    uint32_t *tried; /* per verify level: memberships already tried */
+    size_t tried_n, tried_cap;
     uint32_t *out;
     size_t out_n, out_cap;
     bool oom;
@@ -134,6 +139,9 @@ void match_scratch_free(struct match_scratch *x)
     free(x->path);
     free(x->cands);
     free(x->mstack);
+    free(x->arr_level);
+    free(x->arr_stamp);
+    free(x->tried);
     free(x->out);
     free(x);
 }
@@ -569,27 +577,91 @@ static void probe_leaf(struct match_scratch *x, const struct match_set *s, struc
  * taken *before* it — so its outcome can depend on the fields that sort
  * before it, exactly as in event-ruler. */
 
-/* Extends the membership mstack[0..top) by a leaf's pairs: returns false
- * if inconsistent, else the new top in *ntop (== top if nothing new). */
-static bool extend(struct match_scratch *x, size_t top, const struct leaf *l, size_t *ntop)
+/* Pruning.  What a later step can see of the membership so far is only
+ * the arrays its own leaves sit in: a pair (array, index) that no later
+ * constraint's leaf has is dropped, and two leaves that add the same
+ * relevant pairs lead to the same outcome, so only the first is tried.
+ * Without this, events with several independent arrays of objects would
+ * make the search exponential; with it, the same answers come out. */
+
+/* Marks, for every array, the last constraint of sr with a leaf in it. */
+static bool mark_arrays(struct match_scratch *x, const struct match_set *s, const struct subrule *sr)
+{
+    if (grow_zero(&x->arr_stamp, &x->arr_stamp_cap, (size_t)x->arrays + 1) != 0 ||
+        grow((void **)&x->arr_level, &x->arr_cap, (size_t)x->arrays + 1, sizeof *x->arr_level) != 0)
+        return false;
+    if (++x->vgen == 0) {
+        memset(x->arr_stamp, 0, x->arr_stamp_cap * sizeof *x->arr_stamp);
+        x->vgen = 1;
+    }
+    for (uint32_t ci = 0; ci < sr->n; ci++) {
+        uint32_t pid = s->cons[sr->first + ci].path;
+        if (x->path_stamp[pid] != x->gen)
+            continue;
+        for (uint32_t li = x->path_head[pid]; li != MATCH_NONE; li = x->leaves[li].next) {
+            const struct leaf *l = &x->leaves[li];
+            for (uint32_t k = 0; k < l->memb_n; k++) {
+                uint32_t a = x->memb[l->memb + 2 * k];
+                x->arr_stamp[a] = x->vgen;
+                x->arr_level[a] = ci;
+            }
+        }
+    }
+    return true;
+}
+
+/* Is a leaf consistent with the membership mstack[0..top)?
+ * [ER-ac] ArrayMembership.checkArrayConsistency: no array may be entered
+ * at two different indexes. */
+static bool consistent(const struct match_scratch *x, size_t top, const struct leaf *l)
+{
+    for (uint32_t k = 0; k < l->memb_n; k++) {
+        uint32_t arr = x->memb[l->memb + 2 * k], idx = x->memb[l->memb + 2 * k + 1];
+        for (size_t j = 0; j < top; j++)
+            if (x->mstack[2 * j] == arr && x->mstack[2 * j + 1] != idx)
+                return false;
+    }
+    return true;
+}
+
+/* Extends the membership by the pairs of a leaf taken at step ci that a
+ * later step can see; returns the new top.  The leaf must be consistent. */
+static size_t extend(struct match_scratch *x, size_t top, const struct leaf *l, uint32_t ci)
 {
     size_t n = top;
     for (uint32_t k = 0; k < l->memb_n; k++) {
         uint32_t arr = x->memb[l->memb + 2 * k], idx = x->memb[l->memb + 2 * k + 1];
+        if (x->arr_stamp[arr] != x->vgen || x->arr_level[arr] <= ci)
+            continue; /* no later step has a leaf in this array */
         size_t j = 0;
         while (j < top && x->mstack[2 * j] != arr)
             j++;
-        if (j < top) {
-            if (x->mstack[2 * j + 1] != idx)
-                return false;
-        } else {
+        if (j == top) {
             x->mstack[2 * n] = arr;
             x->mstack[2 * n + 1] = idx;
             n++;
         }
     }
-    *ntop = n;
-    return true;
+    return n;
+}
+
+/* Was this extension (mstack[top..ntop)) already tried at this step?
+ * Records it if not.  tried[base..] holds, per try, a count then pairs. */
+static bool tried_before(struct match_scratch *x, size_t base, size_t top, size_t ntop)
+{
+    size_t len = 2 * (ntop - top);
+    for (size_t i = base; i < x->tried_n; i += 1 + x->tried[i]) {
+        if (x->tried[i] == len && memcmp(x->tried + i + 1, x->mstack + 2 * top, len * sizeof *x->tried) == 0)
+            return true;
+    }
+    if (grow((void **)&x->tried, &x->tried_cap, x->tried_n + 1 + len, sizeof *x->tried) != 0) {
+        x->oom = true;
+        return true;
+    }
+    x->tried[x->tried_n] = (uint32_t)len;
+    memcpy(x->tried + x->tried_n + 1, x->mstack + 2 * top, len * sizeof *x->tried);
+    x->tried_n += 1 + len;
+    return false;
 }
 
 static bool verify(struct match_scratch *x, const struct match_set *s, const struct subrule *sr,
@@ -599,30 +671,27 @@ static bool verify(struct match_scratch *x, const struct match_set *s, const str
         return true;
     const struct constraint *c = &s->cons[sr->first + ci];
     uint32_t head = x->path_stamp[c->path] == x->gen ? x->path_head[c->path] : MATCH_NONE;
-    bool tried_same = false;
-    for (uint32_t li = head; li != MATCH_NONE; li = x->leaves[li].next) {
+    size_t base = x->tried_n;
+    bool found = false;
+    for (uint32_t li = head; li != MATCH_NONE && !found && !x->oom; li = x->leaves[li].next) {
         struct leaf *l = &x->leaves[li];
         bool ok = false;
         for (uint32_t k = 0; k < c->n && !ok; k++)
             ok = ms_leaf_matches(s, l, &s->matchers[c->first + k]);
-        size_t ntop;
-        if (!ok || !extend(x, top, l, &ntop))
+        if (!ok || !consistent(x, top, l))
             continue;
-        if (ntop == top) {
-            /* Same membership as every other such leaf: one try is enough. */
-            if (tried_same)
-                continue;
-            tried_same = true;
-        }
-        if (verify(x, s, sr, ci + 1, ntop))
-            return true;
+        size_t ntop = extend(x, top, l, ci);
+        if (tried_before(x, base, top, ntop))
+            continue;
+        found = verify(x, s, sr, ci + 1, ntop);
     }
+    x->tried_n = base;
+    if (found || x->oom)
+        return found;
     if (c->absent_ok) {
-        for (uint32_t li = head; li != MATCH_NONE; li = x->leaves[li].next) {
-            size_t ntop;
-            if (extend(x, top, &x->leaves[li], &ntop))
-                return false; /* present, consistently with the path so far */
-        }
+        for (uint32_t li = head; li != MATCH_NONE; li = x->leaves[li].next)
+            if (consistent(x, top, &x->leaves[li]))
+                return false; /* present, consistently with the steps so far */
         return verify(x, s, sr, ci + 1, top);
     }
     return false;
@@ -633,6 +702,10 @@ static void check_subrule(struct match_scratch *x, const struct match_set *s, ui
     const struct subrule *sr = &s->subs[sid];
     if (sr->dead || x->rule_stamp[sr->rule] == x->gen)
         return;
+    if (x->arrays > 0 && !mark_arrays(x, s, sr)) {
+        x->oom = true;
+        return;
+    }
     if (!verify(x, s, sr, 0, 0))
         return;
     x->rule_stamp[sr->rule] = x->gen;
@@ -724,19 +797,9 @@ size_t match_event(const struct match_set *s, struct match_scratch *x, const str
     if (x->oom)
         return MATCH_ERROR;
 
-    /* Verify.  The membership stack never holds more than every
-     * constraint's leaf adds, so size it once. */
-    size_t need = 2;
-    if (x->max_memb > 0) {
-        size_t most = 0;
-        for (size_t i = 0; i < x->cands_n; i++)
-            if (s->subs[x->cands[i]].n > most)
-                most = s->subs[x->cands[i]].n;
-        for (size_t i = 0; i < s->always.n; i++)
-            if (s->subs[s->always.v[i]].n > most)
-                most = s->subs[s->always.v[i]].n;
-        need = 2 * ((size_t)x->max_memb * most + 1);
-    }
+    /* Verify.  Each step adds at most one leaf's pairs to the membership
+     * stack, so size it once. */
+    size_t need = 2 * ((size_t)x->max_memb * s->max_cons + 1);
     if (grow((void **)&x->mstack, &x->mstack_cap, need, sizeof *x->mstack) != 0)
         return MATCH_ERROR;
     for (size_t i = 0; i < x->cands_n; i++)

@@ -1,8 +1,8 @@
 /* match_compile.c — building a match_set: patterns are validated,
  * expanded into sub-rules ($or), compiled into constraints and matchers,
- * and each sub-rule is anchored in the set's index on its most selective
- * constraint.  See match_internal.h for the vocabulary and
- * docs/matching.md for the design.
+ * and each sub-rule is handed to the anchor index (match_index.c).  See
+ * match_internal.h for the vocabulary and docs/matching.md for the
+ * design.
  *
  * Sources:
  *   [ER-compiler] aws/event-ruler JsonRuleCompiler.java (parseObject,
@@ -737,6 +737,8 @@ static int add_subrule(struct match_set *s, const struct alt *a, uint32_t rule)
         s->subs[sid].n++;
     }
     sort_constraints(s, s->cons + s->subs[sid].first, s->subs[sid].n);
+    if (s->subs[sid].n > s->max_cons)
+        s->max_cons = s->subs[sid].n;
     if (ms_count_keys(s, sid) != 0 || ms_anchor_subrule(s, sid) != 0)
         return -1;
     s->subs[sid].dead = 0;

@@ -196,6 +196,7 @@ struct match_set {
     size_t cons_n, cons_cap;
     struct subrule *subs;
     size_t subs_n, subs_cap;
+    size_t max_cons; /* most constraints in one sub-rule */
 
     uint32_t *rule_ids; /* dense index -> rule id */
     size_t rules_n, rules_cap;
