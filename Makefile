@@ -17,8 +17,16 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 VERSION := 0.1.0
-DEPS_CFLAGS := $(shell pkg-config --cflags json-c sqlite3 2>/dev/null)
-DEPS_LIBS   := $(shell pkg-config --libs json-c sqlite3 2>/dev/null || echo -ljson-c -lsqlite3)
+DEPS        := json-c sqlite3 libcurl libmicrohttpd
+DEPS_CFLAGS := $(shell pkg-config --cflags $(DEPS) 2>/dev/null)
+DEPS_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null || echo -ljson-c -lsqlite3 -lcurl -lmicrohttpd)
+# pocketsphinx (speech recognition for the transcriber view) is optional:
+# without it the build succeeds and the view reports that it is missing.
+ifneq ($(shell pkg-config --exists pocketsphinx 2>/dev/null && echo yes),)
+DEPS_CFLAGS += $(shell pkg-config --cflags pocketsphinx) -DEFC_HAVE_POCKETSPHINX=1 \
+               -DEFC_POCKETSPHINX_MODELDIR='"$(shell pkg-config --variable=modeldir pocketsphinx)"'
+DEPS_LIBS   += $(shell pkg-config --libs pocketsphinx)
+endif
 ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CFLAGS) -Icompiler -Iruntime -I$(BUILD) \
                -DEFC_VERSION='"$(VERSION)"' $(DEPS_CFLAGS)
 

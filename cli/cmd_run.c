@@ -166,8 +166,14 @@ static void summary(const struct engine *e, double seconds) {
           (unsigned long long)s->dead_lettered);
   if (s->forwarded) fprintf(stderr, ", %llu delivered to ARN targets", (unsigned long long)s->forwarded);
   fprintf(stderr, "; %.3f s, %.0f events/s\n", seconds, seconds > 0 ? (double)s->events / seconds : 0.0);
-  for (size_t i = 0; i < s->nrules; i++)
-    fprintf(stderr, "  %8llu  %s\n", (unsigned long long)s->rule_matches[i], engine_rule_name(e, i));
+  /* Rules that matched, then how many did not (an app may have thousands). */
+  size_t idle = 0;
+  for (size_t i = 0; i < s->nrules; i++) {
+    if (s->rule_matches[i]) fprintf(stderr, "  %8llu  %s\n", (unsigned long long)s->rule_matches[i], engine_rule_name(e, i));
+    else if (s->nrules <= 20) fprintf(stderr, "  %8d  %s\n", 0, engine_rule_name(e, i));
+    else idle++;
+  }
+  if (idle) fprintf(stderr, "  and %zu rule%s that matched nothing\n", idle, idle == 1 ? "" : "s");
 }
 
 int cmd_run(int argc, char **argv) {

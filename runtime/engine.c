@@ -11,7 +11,7 @@
 
 struct declared_event {
   const char *source, *detail_type, *name;
-  struct json_object *schema;
+  struct schema *schema;
 };
 
 struct queued {
@@ -30,6 +30,7 @@ struct engine {
   char **rule_names;
   uint32_t *matched;             /* scratch for match_event */
   struct declared_event *events;
+  struct json_object *event_index;   /* "source\x1fdetail-type" -> index in events */
   const struct native_stage ***natives;   /* [entry][stage] for CALL stages */
   struct engine_stats stats;
   struct queued *queue;
@@ -130,13 +131,19 @@ struct engine *engine_new(struct image *img, struct state_store *state, const st
       }
     }
   }
+  e->event_index = json_object_new_object();
   for (uint32_t i = 0; i < img->nevents; i++) {
     const struct image_event *ev = &img->events[i];
     struct declared_event *d = &e->events[i];
+    char key[1024];
+    snprintf(key, sizeof key, "%s\x1f%s", kstr(img, ev->source), kstr(img, ev->detail_type));
+    json_object_object_add(e->event_index, key, json_object_new_int64(i));
     d->name = kstr(img, ev->name);
     d->source = kstr(img, ev->source);
     d->detail_type = kstr(img, ev->detail_type);
-    d->schema = json_tokener_parse(kstr(img, ev->schema));
+    struct json_object *text = json_tokener_parse(kstr(img, ev->schema));
+    d->schema = schema_compile(text);
+    json_object_put(text);
     if (!d->schema) {
       snprintf(err, err_size, "the schema of event `%s` in the image is not JSON", d->name);
       engine_free(e);
@@ -156,8 +163,9 @@ void engine_free(struct engine *e) {
   free(e->rule_entry);
   free(e->matched);
   free(e->stats.rule_matches);
-  for (uint32_t i = 0; e->img && e->events && i < e->img->nevents; i++) json_object_put(e->events[i].schema);
+  for (uint32_t i = 0; e->img && e->events && i < e->img->nevents; i++) schema_free(e->events[i].schema);
   free(e->events);
+  json_object_put(e->event_index);
   for (uint32_t i = 0; e->img && e->natives && i < e->img->nentries; i++) free(e->natives[i]);
   free(e->natives);
   for (size_t i = e->qhead; i < e->qhead + e->qlen; i++) json_object_put(e->queue[i].event);
@@ -522,10 +530,11 @@ int engine_drain(struct engine *e) {
 /* ---- events ------------------------------------------------------------- */
 
 static const struct declared_event *declared(struct engine *e, const char *source, const char *detail_type) {
-  for (uint32_t i = 0; i < e->img->nevents; i++)
-    if (strcmp(e->events[i].source, source) == 0 && strcmp(e->events[i].detail_type, detail_type) == 0)
-      return &e->events[i];
-  return NULL;
+  char key[1024];
+  struct json_object *at;
+  if ((size_t)snprintf(key, sizeof key, "%s\x1f%s", source, detail_type) >= sizeof key) return NULL;
+  if (!json_object_object_get_ex(e->event_index, key, &at)) return NULL;
+  return &e->events[json_object_get_int64(at)];
 }
 
 static const char *string_field(struct json_object *o, const char *name) {
@@ -562,7 +571,7 @@ static int route(struct engine *e, struct json_object *ev, int hop) {
   const struct declared_event *decl = declared(e, source, detail_type);
   if (decl) {
     char why[400], reason[520];
-    if (schema_validate(decl->schema, ev, why, sizeof why) != 0) {
+    if (schema_check(decl->schema, ev, why, sizeof why) != 0) {
       snprintf(reason, sizeof reason, "does not fit event `%s`: %s", decl->name, why);
       dead_letter(e, reason, ev);
       return 0;

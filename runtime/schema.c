@@ -1,13 +1,89 @@
-/* schema.c — the JSON Schema subset validator (see schema.h). */
+/* schema.c — the compiled JSON Schema subset validator (see schema.h). */
+#include <stdlib.h>
 #include <string.h>
 #include "schema.h"
 #include "vm.h"
 
-#define MAX_PATH 512
+#define MAX_DEPTH 64
 
-static int fail(char *reason, size_t n, const char *path, const char *what, const char *got) {
-  snprintf(reason, n, "%s: %s%s%s", *path ? path : "event", what, got ? ", got " : "", got ? got : "");
-  return -1;
+enum kind { K_ANY, K_OBJECT, K_ARRAY, K_STRING, K_INTEGER, K_NUMBER, K_BOOLEAN, K_NULL };
+
+struct property {
+  const char *name;            /* borrowed from the retained schema object */
+  struct schema *schema;
+};
+
+struct schema {
+  enum kind kind;
+  int date_time;
+  struct json_object *constant;   /* owned reference, or NULL */
+  const char **required;
+  size_t nrequired;
+  struct property *props;
+  size_t nprops;
+  struct schema *items;
+  struct json_object *source;     /* root only: keeps the names alive */
+};
+
+static enum kind kind_of(const char *type) {
+  static const char *const names[] = { "", "object", "array", "string", "integer", "number", "boolean", "null" };
+  for (int k = 1; k < 8; k++)
+    if (strcmp(names[k], type) == 0) return (enum kind)k;
+  return K_ANY;
+}
+
+static const char *kind_name(enum kind k) {
+  static const char *const names[] = { "anything", "object", "array", "string", "integer", "number", "boolean", "null" };
+  return names[k];
+}
+
+static struct schema *compile_node(struct json_object *o, int depth) {
+  if (!o || !json_object_is_type(o, json_type_object) || depth > MAX_DEPTH) return NULL;
+  struct schema *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  struct json_object *v;
+  if (json_object_object_get_ex(o, "type", &v) && json_object_is_type(v, json_type_string))
+    s->kind = kind_of(json_object_get_string(v));
+  if (json_object_object_get_ex(o, "format", &v) && json_object_is_type(v, json_type_string))
+    s->date_time = strcmp(json_object_get_string(v), "date-time") == 0;
+  if (json_object_object_get_ex(o, "const", &v)) s->constant = json_object_get(v);
+  if (json_object_object_get_ex(o, "required", &v) && json_object_is_type(v, json_type_array)) {
+    s->nrequired = json_object_array_length(v);
+    s->required = calloc(s->nrequired + 1, sizeof *s->required);
+    if (!s->required) goto fail;
+    for (size_t i = 0; i < s->nrequired; i++) s->required[i] = json_object_get_string(json_object_array_get_idx(v, i));
+  }
+  if (json_object_object_get_ex(o, "properties", &v) && json_object_is_type(v, json_type_object)) {
+    s->props = calloc((size_t)json_object_object_length(v) + 1, sizeof *s->props);
+    if (!s->props) goto fail;
+    json_object_object_foreach(v, name, sub) {
+      struct schema *child = compile_node(sub, depth + 1);
+      if (!child) goto fail;
+      s->props[s->nprops++] = (struct property){ name, child };
+    }
+  }
+  if (json_object_object_get_ex(o, "items", &v) && !(s->items = compile_node(v, depth + 1))) goto fail;
+  return s;
+fail:
+  schema_free(s);
+  return NULL;
+}
+
+struct schema *schema_compile(struct json_object *schema) {
+  struct schema *s = compile_node(schema, 0);
+  if (s) s->source = json_object_get(schema);
+  return s;
+}
+
+void schema_free(struct schema *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->nprops; i++) schema_free(s->props[i].schema);
+  free(s->props);
+  free(s->required);
+  schema_free(s->items);
+  json_object_put(s->constant);
+  json_object_put(s->source);
+  free(s);
 }
 
 static const char *json_kind(struct json_object *v) {
@@ -23,76 +99,89 @@ static const char *json_kind(struct json_object *v) {
   }
 }
 
-static int has_type(struct json_object *v, const char *type) {
-  if (strcmp(type, "null") == 0) return v == NULL;
-  if (!v) return 0;
-  if (strcmp(type, "number") == 0) return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
-  if (strcmp(type, "integer") == 0) {
+static int has_kind(struct json_object *v, enum kind k) {
+  switch (k) {
+  case K_ANY: return 1;
+  case K_NULL: return v == NULL;
+  case K_OBJECT: return v && json_object_is_type(v, json_type_object);
+  case K_ARRAY: return v && json_object_is_type(v, json_type_array);
+  case K_STRING: return v && json_object_is_type(v, json_type_string);
+  case K_BOOLEAN: return v && json_object_is_type(v, json_type_boolean);
+  case K_NUMBER: return v && (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double));
+  case K_INTEGER:
+    if (!v) return 0;
     if (json_object_is_type(v, json_type_int)) return 1;
+    if (!json_object_is_type(v, json_type_double)) return 0;
     /* JSON Schema: 1.0 is an integer. */
-    double d = json_object_is_type(v, json_type_double) ? json_object_get_double(v) : 0.5;
-    return d == (double)(int64_t)d;
+    double d = json_object_get_double(v);
+    return d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d;
   }
-  return strcmp(json_kind(v), type) == 0;
+  return 0;
 }
 
-static int check(struct json_object *schema, struct json_object *v, char *path, size_t plen, char *reason, size_t n) {
-  struct json_object *k;
-  if (json_object_object_get_ex(schema, "const", &k) && !vm_equal(k, v)) {
-    char want[200];
-    snprintf(want, sizeof want, "must be %s", json_object_to_json_string_ext(k, JSON_C_TO_STRING_PLAIN));
-    return fail(reason, n, path, want, NULL);
+/* The path to the failing value, as a stack of names or indices; it is
+ * turned into text only when a check fails. */
+struct path {
+  const char *names[MAX_DEPTH];
+  size_t index[MAX_DEPTH];
+  int n;
+};
+
+static int fail(const struct path *p, char *reason, size_t size, const char *fmt, const char *a, const char *b) {
+  size_t len = 0;
+  reason[0] = 0;
+  for (int i = 0; i < p->n && len < size; i++) {
+    int w = p->names[i] ? snprintf(reason + len, size - len, "%s%s", i ? "." : "", p->names[i])
+                        : snprintf(reason + len, size - len, "[%zu]", p->index[i]);
+    if (w > 0) len += (size_t)w;
   }
-  if (json_object_object_get_ex(schema, "type", &k)) {
-    const char *type = json_object_get_string(k);
-    if (!has_type(v, type)) {
-      char want[64];
-      snprintf(want, sizeof want, "expected %s", type);
-      return fail(reason, n, path, want, json_kind(v));
-    }
+  if (len == 0 && size > 5) len = (size_t)snprintf(reason, size, "event");
+  if (len < size) {
+    int w = snprintf(reason + len, size - len, ": ");
+    if (w > 0) len += (size_t)w;
   }
-  if (json_object_object_get_ex(schema, "format", &k) && strcmp(json_object_get_string(k), "date-time") == 0 &&
-      json_object_is_type(v, json_type_string)) {
+  if (len < size) snprintf(reason + len, size - len, fmt, a, b);
+  return -1;
+}
+
+static int check(const struct schema *s, struct json_object *v, struct path *p, char *reason, size_t size) {
+  if (s->constant && !vm_equal(s->constant, v))
+    return fail(p, reason, size, "must be %s%s", json_object_to_json_string_ext(s->constant, JSON_C_TO_STRING_PLAIN), "");
+  if (!has_kind(v, s->kind)) return fail(p, reason, size, "expected %s, got %s", kind_name(s->kind), json_kind(v));
+  if (s->date_time && v && json_object_is_type(v, json_type_string)) {
     int64_t ms;
     if (vm_parse_time(json_object_get_string(v), &ms) != 0)
-      return fail(reason, n, path, "expected an RFC 3339 date-time", json_object_get_string(v));
+      return fail(p, reason, size, "expected an RFC 3339 date-time, got \"%.60s\"%s", json_object_get_string(v), "");
   }
+  if (p->n >= MAX_DEPTH) return 0;
   if (v && json_object_is_type(v, json_type_object)) {
-    if (json_object_object_get_ex(schema, "required", &k))
-      for (size_t i = 0; i < json_object_array_length(k); i++) {
-        const char *name = json_object_get_string(json_object_array_get_idx(k, i));
-        if (!json_object_object_get_ex(v, name, NULL)) {
-          char what[300];
-          snprintf(what, sizeof what, "missing required field `%s`", name);
-          return fail(reason, n, path, what, NULL);
-        }
-      }
-    struct json_object *props;
-    if (json_object_object_get_ex(schema, "properties", &props)) {
-      json_object_object_foreach(props, name, sub) {
-        struct json_object *field;
-        if (!json_object_object_get_ex(v, name, &field)) continue;
-        size_t len = strlen(path);
-        snprintf(path + len, plen - len, "%s%s", len ? "." : "", name);
-        int rc = check(sub, field, path, plen, reason, n);
-        path[len] = 0;
-        if (rc) return rc;
-      }
+    for (size_t i = 0; i < s->nrequired; i++)
+      if (!json_object_object_get_ex(v, s->required[i], NULL))
+        return fail(p, reason, size, "missing required field `%s`%s", s->required[i], "");
+    for (size_t i = 0; i < s->nprops; i++) {
+      struct json_object *field;
+      if (!json_object_object_get_ex(v, s->props[i].name, &field)) continue;
+      p->names[p->n++] = s->props[i].name;
+      int rc = check(s->props[i].schema, field, p, reason, size);
+      p->n--;
+      if (rc) return rc;
     }
   }
-  if (v && json_object_is_type(v, json_type_array) && json_object_object_get_ex(schema, "items", &k)) {
-    for (size_t i = 0; i < json_object_array_length(v); i++) {
-      size_t len = strlen(path);
-      snprintf(path + len, plen - len, "[%zu]", i);
-      int rc = check(k, json_object_array_get_idx(v, i), path, plen, reason, n);
-      path[len] = 0;
+  if (s->items && v && json_object_is_type(v, json_type_array)) {
+    size_t n = json_object_array_length(v);
+    for (size_t i = 0; i < n; i++) {
+      p->names[p->n] = NULL;
+      p->index[p->n++] = i;
+      int rc = check(s->items, json_object_array_get_idx(v, i), p, reason, size);
+      p->n--;
       if (rc) return rc;
     }
   }
   return 0;
 }
 
-int schema_validate(struct json_object *schema, struct json_object *value, char *reason, size_t reason_size) {
-  char path[MAX_PATH] = "";
-  return check(schema, value, path, sizeof path, reason, reason_size);
+int schema_check(const struct schema *s, struct json_object *value, char *reason, size_t size) {
+  struct path p;
+  p.n = 0;
+  return check(s, value, &p, reason, size);
 }
