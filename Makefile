@@ -27,15 +27,16 @@ DEPS_CFLAGS += $(shell pkg-config --cflags pocketsphinx) -DEFC_HAVE_POCKETSPHINX
                -DEFC_POCKETSPHINX_MODELDIR='"$(shell pkg-config --variable=modeldir pocketsphinx)"'
 DEPS_LIBS   += $(shell pkg-config --libs pocketsphinx)
 endif
-ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CFLAGS) -Icompiler -Iruntime -I$(BUILD) \
+ALL_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(CFLAGS) -Icompiler -Iruntime -Iserver -I$(BUILD) \
                -DEFC_VERSION='"$(VERSION)"' $(DEPS_CFLAGS)
 
 RUNTIME_SRC  := $(wildcard runtime/*.c)
 COMPILER_SRC := $(wildcard compiler/*.c)
 CLI_SRC      := $(wildcard cli/*.c)
+SERVER_SRC   := $(wildcard server/*.c)
 GEN_SRC      := $(BUILD)/parser.c $(BUILD)/lexer.c $(BUILD)/stdlib_files.c
 
-LIB_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o) $(COMPILER_SRC:%.c=$(BUILD)/%.o) \
+LIB_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o) $(COMPILER_SRC:%.c=$(BUILD)/%.o) $(SERVER_SRC:%.c=$(BUILD)/%.o) \
            $(BUILD)/parser.o $(BUILD)/lexer.o $(BUILD)/stdlib_files.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libefc.a

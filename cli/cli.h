@@ -27,4 +27,12 @@ struct program *cli_load_program(struct diag *d, const char *path);
 int cli_write_file(const char *path, const void *data, size_t size);
 /* mkdir -p. 0 or -1 (errno set). */
 int cli_mkdirs(const char *dir);
+
+/* The Event Store of `efc store` and `efc serve` (cmd_store.c). */
+#define CLI_DEFAULT_STORE "efc-store.db"
+struct evstore;
+/* Loads an efc compile output folder (or its event-store.json) into the
+ * store in one transaction; reports on stderr as `who`.  0, 1 (the items
+ * are refused: errors printed) or 3 (the store failed). */
+int cli_store_load(struct evstore *store, const char *path, const char *who);
 #endif

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "compile.h"
 #include "engine.h"
+#include "blob.h"
 
 static const char help[] =
   "usage: efc run APP.flow|OUTDIR --events FILE|- [options]\n\n"
@@ -29,11 +30,15 @@ static const char help[] =
   "  --dead-letter FILE   events that could not be processed, with the reason\n"
   "                       (default: stderr)\n"
   "  --state PATH         keep filter windows in this SQLite file; a run started\n"
-  "                       again with the same file resumes where it stopped\n"
+  "                       again with the same file and input resumes where it\n"
+  "                       stopped; with another input, the windows go on with it\n"
   "  --clock event|wall   time from the events' `time` (default, deterministic)\n"
   "                       or from the wall clock\n"
   "  --drain              at the end of the input, close every open window\n"
   "                       (default: keep them in --state for the next run)\n"
+  "  --blobs DIR          the folder that relative content URIs (data.uri) name,\n"
+  "                       read by the views summarizer and transcriber\n"
+  "                       (default: $EFC_BLOB_DIR, else the current folder)\n"
   "  --trace              print each event's rules and stages on stderr\n"
   "  --batch N            events per state transaction (default 1000)\n\n"
   "Exit status: 0 when the input was processed (dead letters included), 1 when\n"
@@ -137,12 +142,93 @@ static int meta_put_number(struct state_store *st, const char *name, long long n
   return state_meta_put(st, name, buf) == STATE_OK ? 0 : -1;
 }
 
+/* Which input a state file was reading: FNV-1a over its lines (without
+ * their line ends), kept as "input.first" (line 1) and "input.digest"
+ * (lines 1 .. input.offset). */
+#define LINES_SEED 1469598103934665603ull
+static uint64_t hash_line(uint64_t h, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  return (h ^ '\n') * 1099511628211ull;
+}
+
+static int meta_hash(struct state_store *st, const char *name, uint64_t *out) {
+  char *v = NULL;
+  int found = state_meta_get(st, name, &v) == STATE_OK;
+  if (found) *out = strtoull(v, NULL, 16);
+  free(v);
+  return found;
+}
+
+static int meta_put_hash(struct state_store *st, const char *name, uint64_t h) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return state_meta_put(st, name, buf) == STATE_OK ? 0 : -1;
+}
+
+/* The input, one line at a time; a line read ahead can be given back once. */
+struct input {
+  FILE *f;
+  char *line;
+  size_t cap;
+  ssize_t len;
+  int pending;
+};
+
+static ssize_t next_line(struct input *in) {
+  if (in->pending) {
+    in->pending = 0;
+    return in->len;
+  }
+  in->len = getline(&in->line, &in->cap, in->f);
+  if (in->len > 0) {   /* without its line end */
+    while (in->len > 0 && (in->line[in->len - 1] == '\n' || in->line[in->len - 1] == '\r')) in->line[--in->len] = 0;
+  }
+  return in->len;
+}
+
+/* Where to start in this input, given the state's resume point: after
+ * `offset` lines when it is the input the state was reading (the same first
+ * line and the same `offset` lines: a run that stopped, or a file that has
+ * grown), else at line 1 (a new input: the windows kept in the state go on
+ * with it).  Returns the lines skipped, or -1 when a non-seekable input
+ * turns out to be new only after lines were consumed (message printed). */
+static long long resume_point(struct state_store *st, struct input *in, long long offset, uint64_t *digest,
+                              uint64_t *first) {
+  uint64_t stored_first = 0, stored_digest = 0;
+  int have_first = meta_hash(st, "input.first", &stored_first), have_digest = meta_hash(st, "input.digest", &stored_digest);
+  *digest = LINES_SEED;
+  if (offset <= 0) return 0;
+  if (next_line(in) < 0) return 0;
+  *first = hash_line(LINES_SEED, in->line, (size_t)in->len);
+  if (have_first && *first != stored_first) {
+    in->pending = 1;   /* a new input: line 1 is still to be processed */
+    return 0;
+  }
+  uint64_t h = *first;
+  long long n = 1;
+  while (n < offset && next_line(in) >= 0) {
+    h = hash_line(h, in->line, (size_t)in->len);
+    n++;
+  }
+  if (n == offset && (!have_digest || h == stored_digest)) {
+    *digest = h;
+    return offset;
+  }
+  if (fseek(in->f, 0, SEEK_SET) == 0) return 0;   /* a new input after all: from line 1 */
+  fprintf(stderr, "efc run: this input starts like the one the state was reading but does not continue it, and it "
+                  "cannot be read again from the start; give it as a file, or use a new --state\n");
+  return -1;
+}
+
 /* Commits the batch: outputs are flushed first, so the recorded sizes are on disk. */
-static int checkpoint(struct state_store *st, struct run *r, long offset) {
+static int checkpoint(struct state_store *st, struct run *r, const struct engine *e, long offset, uint64_t first,
+                      uint64_t digest) {
   if (fflush(r->out) != 0 || fflush(r->dlq) != 0) return -1;
   long out_size = ftell(r->out), dlq_size = ftell(r->dlq);
   if (meta_put_number(st, "input.offset", offset) || (out_size >= 0 && meta_put_number(st, "out.bytes", out_size)) ||
-      (dlq_size >= 0 && meta_put_number(st, "dead-letter.bytes", dlq_size)))
+      meta_put_number(st, "clock.event", engine_event_clock(e)) ||
+      (dlq_size >= 0 && meta_put_number(st, "dead-letter.bytes", dlq_size)) ||
+      (offset > 0 && (meta_put_hash(st, "input.first", first) || meta_put_hash(st, "input.digest", digest))))
     return -1;
   return state_commit(st) == STATE_OK && state_begin(st) == STATE_OK ? 0 : -1;
 }
@@ -181,6 +267,7 @@ int cmd_run(int argc, char **argv) {
   const char *app = NULL, *events = NULL, *out_path = NULL, *dlq_path = NULL, *state_path = NULL;
   int drain = 0, trace = 0, wall = 0;
   long batch = 1000;
+  const char *blobs = NULL;   /* --blobs: the views' blob folder */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int has = i + 1 < argc;
@@ -198,7 +285,8 @@ int cmd_run(int argc, char **argv) {
     } else if (strcmp(a, "--batch") == 0 && has) {
       batch = strtol(argv[++i], NULL, 10);
       if (batch < 1) batch = 1;
-    } else if (strcmp(a, "--drain") == 0) drain = 1;
+    } else if (strcmp(a, "--blobs") == 0 && has) blobs = argv[++i];
+    else if (strcmp(a, "--drain") == 0) drain = 1;
     else if (strcmp(a, "--trace") == 0) trace = 1;
     else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "efc run: unknown option or missing value: '%s'\n\n%s", a, help);
@@ -212,6 +300,14 @@ int cmd_run(int argc, char **argv) {
   if (!app || !events) {
     fputs(help, stderr);
     return 2;
+  }
+  if (blobs) {
+    struct stat bst;
+    if (stat(blobs, &bst) != 0 || !S_ISDIR(bst.st_mode)) {
+      fprintf(stderr, "efc run: --blobs %s: not a folder\n", blobs);
+      return 2;
+    }
+    blob_set_base(blobs);
   }
   struct image *img = load_app(app);
   if (!img) return 1;
@@ -240,10 +336,30 @@ int cmd_run(int argc, char **argv) {
     image_free(img);
     return 3;
   }
+  FILE *in = strcmp(events, "-") == 0 ? stdin : fopen(events, "r");
+  if (!in) {
+    fprintf(stderr, "efc run: cannot open %s: %s\n", events, strerror(errno));
+    state_close(st);
+    image_free(img);
+    return 2;
+  }
+  struct input input = { in, NULL, 0, 0, 0 };
+  uint64_t first = 0, digest = LINES_SEED;
+  long long had = offset;
+  offset = resume_point(st, &input, offset, &digest, &first);
+  if (offset < 0) {
+    if (in != stdin) fclose(in);
+    free(input.line);
+    state_close(st);
+    image_free(img);
+    return 2;
+  }
   int resuming = offset > 0;
   struct run r = { stdout, stderr, trace, 0 };
   if (out_path && !(r.out = open_output(out_path, meta_number(st, "out.bytes"), resuming))) {
     fprintf(stderr, "efc run: cannot open %s: %s\n", out_path, strerror(errno));
+    if (in != stdin) fclose(in);
+    free(input.line);
     state_close(st);
     image_free(img);
     return 2;
@@ -251,15 +367,8 @@ int cmd_run(int argc, char **argv) {
   if (dlq_path && !(r.dlq = open_output(dlq_path, meta_number(st, "dead-letter.bytes"), resuming))) {
     fprintf(stderr, "efc run: cannot open %s: %s\n", dlq_path, strerror(errno));
     if (r.out != stdout) fclose(r.out);
-    state_close(st);
-    image_free(img);
-    return 2;
-  }
-  FILE *in = strcmp(events, "-") == 0 ? stdin : fopen(events, "r");
-  if (!in) {
-    fprintf(stderr, "efc run: cannot open %s: %s\n", events, strerror(errno));
-    if (r.out != stdout) fclose(r.out);
-    if (r.dlq != stderr) fclose(r.dlq);
+    if (in != stdin) fclose(in);
+    free(input.line);
     state_close(st);
     image_free(img);
     return 2;
@@ -274,19 +383,20 @@ int cmd_run(int argc, char **argv) {
     goto done;
   }
   if (state_begin(st) != STATE_OK || meta_put_number(st, "app.digest", app_digest) != 0) goto state_failed;
+  engine_set_event_clock(e, meta_number(st, "clock.event"));   /* event time goes on from the last run */
   if (resuming) fprintf(stderr, "efc run: resuming after %lld events already processed in %s\n", offset, state_path);
+  else if (had > 0) fprintf(stderr, "efc run: a new input; the windows kept in %s go on with it\n", state_path);
 
   int progress = isatty(2) && !trace;
   int64_t start = wall_ms(), last_progress = start;
-  char *line = NULL;
-  size_t cap = 0;
   ssize_t len;
-  long lineno = 0, in_batch = 0;
+  long lineno = (long)offset, in_batch = 0;
   struct json_tokener *tok = json_tokener_new_ex(ENGINE_MAX_DEPTH);
-  while ((len = getline(&line, &cap, in)) != -1) {
+  while ((len = next_line(&input)) != -1) {
+    char *line = input.line;
     lineno++;
-    if (lineno <= offset) continue;
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    digest = hash_line(digest, line, (size_t)len);
+    if (lineno == 1) first = digest;
     if (len == 0) continue;
     char reason[300];
     if (len > ENGINE_MAX_EVENT_BYTES) {
@@ -312,7 +422,7 @@ int cmd_run(int argc, char **argv) {
       json_object_put(ev);
     }
     if (++in_batch >= batch) {
-      if (checkpoint(st, &r, lineno) != 0) goto state_failed_loop;
+      if (checkpoint(st, &r, e, lineno, first, digest) != 0) goto state_failed_loop;
       in_batch = 0;
     }
     if (progress && (lineno & 1023) == 0) {
@@ -325,21 +435,20 @@ int cmd_run(int argc, char **argv) {
   }
   if (progress) fputs("\r\033[K", stderr);
   if (drain && engine_drain(e) != 0) goto state_failed_loop;
-  if (checkpoint(st, &r, lineno) != 0) goto state_failed_loop;
+  if (checkpoint(st, &r, e, lineno, first, digest) != 0) goto state_failed_loop;
   state_rollback(st);   /* the empty transaction checkpoint opened */
   summary(e, (double)(wall_ms() - start) / 1000.0);
   json_tokener_free(tok);
-  free(line);
   goto done;
 
 state_failed_loop:
   json_tokener_free(tok);
-  free(line);
 state_failed:
   fprintf(stderr, "efc run: state store failed: %s; nothing after the last commit was kept\n", state_error(st));
   if (state_in_transaction(st)) state_rollback(st);
   rc = 3;
 done:
+  free(input.line);
   engine_free(e);
   if (!e) image_free(img);
   if (in != stdin) fclose(in);

@@ -2,10 +2,19 @@
  *
  * Items are written in DynamoDB JSON as BatchWriteItem request bodies of at
  * most 25 PutRequests each: PK "events" (SK: event name, Schema: its JSON
- * Schema, RoutingConfig: the rules that receive it) and PK "flow" (SK: flow
- * name, Data: what the flow listens to, emits, its rules and its source).
- * Schema, RoutingConfig and Data hold JSON text (DynamoDB type S).
+ * Schema, RoutingConfig: the rules that receive it, Data: its declaration)
+ * and PK "flow" (SK: flow name, Data: what the flow listens to, emits, its
+ * rules and its source).  Schema, RoutingConfig and Data hold JSON text
+ * (DynamoDB type S).
+ *
+ * Every item's Data also says what its source needs to compile again
+ * without the file it came from (the HTTP server compiles a new flow
+ * against the stored items): "imports" (the file's stdlib modules) and
+ * "requires" (the user's own types and stages it uses, as source).  An
+ * event's source names its `from` explicitly, because the default source
+ * depends on the application's name.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "check.h"
 #include "compile.h"
@@ -131,6 +140,79 @@ static struct json_object *rule_ref(const struct compiled_rule *r) {
   return o;
 }
 
+/* ---- what an item's source needs --------------------------------------- */
+
+/* The user's declarations (types, stages) a declaration uses, directly or
+ * through each other.  Small sets: a linear search is enough. */
+struct needs {
+  const struct decl **list;
+  size_t count, cap;
+};
+
+static void need_decl(const struct program *program, const struct decl *d, struct needs *n);
+
+static void need_type_name(const struct program *program, const char *name, struct needs *n) {
+  const struct decl *t = name ? check_find(program, D_TYPE, name) : NULL;
+  if (t && !t->module) need_decl(program, t, n);
+}
+
+static void need_type_expr(const struct program *program, const struct type_expr *t, struct needs *n) {
+  if (!t) return;
+  if (t->kind == TX_NAME) need_type_name(program, t->name, n);
+  else if (t->kind == TX_ARRAY) need_type_expr(program, t->elem, n);
+  else
+    for (const struct field_decl *f = t->fields; f; f = f->next) need_type_expr(program, f->type, n);
+}
+
+static void need_fields(const struct program *program, const struct field_decl *f, struct needs *n) {
+  for (; f; f = f->next) need_type_expr(program, f->type, n);
+}
+
+static void need_stages(const struct program *program, const struct stage_call *s, struct needs *n) {
+  for (; s; s = s->next)
+    if (s->kind == SC_CALL && s->target && !s->target->module) need_decl(program, s->target, n);
+}
+
+static void need_decl(const struct program *program, const struct decl *d, struct needs *n) {
+  for (size_t i = 0; i < n->count; i++)
+    if (n->list[i] == d) return;
+  if (n->count == n->cap) {
+    n->cap = n->cap ? 2 * n->cap : 8;
+    n->list = realloc(n->list, n->cap * sizeof *n->list);
+    if (!n->list) abort();
+  }
+  n->list[n->count++] = d;
+  need_type_name(program, d->extends, n);
+  need_fields(program, d->fields, n);
+  for (const struct param_decl *q = d->params; q; q = q->next) need_type_expr(program, q->type, n);
+  need_type_expr(program, d->output_type, n);
+  need_stages(program, d->stages, n);
+}
+
+static struct json_object *decl_source(const struct decl *d) {
+  struct printbuf *pb = printbuf_new();
+  fmt_decl(d, pb);
+  struct json_object *s = json_object_new_string(pb->buf);
+  printbuf_free(pb);
+  return s;
+}
+
+/* Adds "imports" and "requires" (in declaration order) for `item`. */
+static void add_needs(const struct program *program, const struct decl *item, struct json_object *data) {
+  struct needs n = { 0 };
+  need_decl(program, item, &n);
+  struct json_object *imports = json_object_new_array(), *requires = json_object_new_array();
+  for (const struct decl *d = program->decls; d; d = d->next) {
+    if (d->module) continue;
+    if (d->kind == D_IMPORT) json_object_array_add(imports, json_object_new_string(d->name));
+    for (size_t i = 1; i < n.count; i++)   /* list[0] is the item itself */
+      if (n.list[i] == d) json_object_array_add(requires, decl_source(d));
+  }
+  json_object_object_add(data, "imports", imports);
+  json_object_object_add(data, "requires", requires);
+  free(n.list);
+}
+
 static struct json_object *event_item(const struct compilation *c, const struct decl *ev) {
   struct json_object *it = item("events", ev->name);
   add_json_attr(it, "Schema", emit_event_schema(c->program, ev));
@@ -149,6 +231,13 @@ static struct json_object *event_item(const struct compilation *c, const struct 
   json_object_object_add(routing, "rules", rules);
   json_object_object_add(routing, "emittedBy", emitted_by);
   add_json_attr(it, "RoutingConfig", routing);
+  /* The declaration, with its source spelled out (see the top of the file). */
+  struct decl explicit_source = *ev;
+  explicit_source.source = check_event_source(c->program, ev);
+  struct json_object *data = json_object_new_object();
+  json_object_object_add(data, "source", decl_source(&explicit_source));
+  add_needs(c->program, ev, data);
+  add_json_attr(it, "Data", data);
   return it;
 }
 
@@ -170,10 +259,8 @@ static struct json_object *flow_item(const struct compilation *c, const struct d
     if (c->rules[i].entry == flow) json_object_array_add(rules, json_object_new_string(c->rules[i].name));
   json_object_object_add(data, "rules", rules);
   json_object_object_add(data, "image", json_object_new_string(arena_printf((struct arena *)&c->program->arena, "%s.efb", c->program->app)));
-  struct printbuf *pb = printbuf_new();
-  fmt_decl(flow, pb);
-  json_object_object_add(data, "source", json_object_new_string(pb->buf));
-  printbuf_free(pb);
+  json_object_object_add(data, "source", decl_source(flow));
+  add_needs(c->program, flow, data);
   add_json_attr(it, "Data", data);
   return it;
 }

@@ -28,6 +28,7 @@ struct engine {
   struct match_scratch *scratch;
   uint32_t *rule_entry;          /* rule id -> entry index */
   char **rule_names;
+  const char **rule_event;       /* rule id -> the event it matches (entry's events[pattern]) */
   uint32_t *matched;             /* scratch for match_event */
   struct declared_event *events;
   struct json_object *event_index;   /* "source\x1fdetail-type" -> index in events */
@@ -38,6 +39,7 @@ struct engine {
   long line;                     /* input line being processed */
   int64_t last_time;             /* latest event time seen: when --drain closes open windows */
   uint64_t seq;                  /* emissions for this line: deterministic ids */
+  const char *event_name;        /* the event of the rule being run (stage_event_name); NULL otherwise */
 };
 
 struct stage_run {
@@ -87,11 +89,12 @@ struct engine *engine_new(struct image *img, struct state_store *state, const st
   for (uint32_t i = 0; i < img->nentries; i++) npatterns += img->entries[i].npatterns;
   e->rule_entry = calloc(npatterns + 1, sizeof *e->rule_entry);
   e->rule_names = calloc(npatterns + 1, sizeof *e->rule_names);
+  e->rule_event = calloc(npatterns + 1, sizeof *e->rule_event);
   e->matched = calloc(npatterns + 1, sizeof *e->matched);
   e->stats.rule_matches = calloc(npatterns + 1, sizeof *e->stats.rule_matches);
   e->events = calloc(img->nevents + 1, sizeof *e->events);
   e->natives = calloc(img->nentries + 1, sizeof *e->natives);
-  if (!e->rules || !e->scratch || !e->rule_entry || !e->rule_names || !e->matched || !e->stats.rule_matches ||
+  if (!e->rules || !e->scratch || !e->rule_entry || !e->rule_names || !e->rule_event || !e->matched || !e->stats.rule_matches ||
       !e->events || !e->natives) {
     snprintf(err, err_size, "out of memory");
     engine_free(e);
@@ -109,6 +112,7 @@ struct engine *engine_new(struct image *img, struct state_store *state, const st
       }
       e->rule_entry[id] = i;
       const char *event = p < en->nevents ? kstr(img, en->events[p]) : "?";
+      e->rule_event[id] = p < en->nevents ? event : NULL;
       size_t n = strlen(kstr(img, en->name)) + strlen(event) + 8;
       e->rule_names[id] = malloc(n);
       if (e->rule_names[id]) snprintf(e->rule_names[id], n, "%s on %s", kstr(img, en->name), event);
@@ -160,6 +164,7 @@ void engine_free(struct engine *e) {
   match_scratch_free(e->scratch);
   for (size_t i = 0; i < e->stats.nrules; i++) free(e->rule_names[i]);
   free(e->rule_names);
+  free(e->rule_event);
   free(e->rule_entry);
   free(e->matched);
   free(e->stats.rule_matches);
@@ -225,6 +230,29 @@ static int eval_arg_string(struct stage_run *run, const struct stage *st, const 
   return 0;
 }
 
+/* An upper bound of the size of v written as JSON (a string may take 6
+ * bytes per byte, \u00XX), cheap to compute; it stops counting once past
+ * `limit`. */
+static size_t json_size_bound(struct json_object *v, size_t limit) {
+  switch (json_object_get_type(v)) {
+  case json_type_string: return 6 * (size_t)json_object_get_string_len(v) + 2;
+  case json_type_object: {
+    size_t n = 2;
+    json_object_object_foreach(v, k, m) {
+      n += 6 * strlen(k) + 4 + json_size_bound(m, limit);
+      if (n > limit) break;
+    }
+    return n;
+  }
+  case json_type_array: {
+    size_t n = 2, len = json_object_array_length(v);
+    for (size_t i = 0; i < len && n <= limit; i++) n += 1 + json_size_bound(json_object_array_get_idx(v, i), limit);
+    return n;
+  }
+  default: return 32;   /* numbers, bool, null */
+  }
+}
+
 static int do_emit(struct stage_run *run, const struct stage *st) {
   struct engine *e = run->e;
   char source[512], detail_type[512], id[48], when[40];
@@ -249,6 +277,20 @@ static int do_emit(struct stage_run *run, const struct stage *st) {
     snprintf(why, sizeof why, "hop limit: this would be event %d of a chain of emitted events (flow `%s`); "
              "it is not emitted. Check for flows that consume what they emit", run->hop + 1,
              kstr(e->img, e->img->entries[run->entry].name));
+    dead_letter(e, why, ev);
+    json_object_put(ev);
+    return 0;
+  }
+  /* EventBridge refuses an event over 256 KB (PutEvents): so does the engine,
+   * and the event goes to the dead letters instead of being lost later.
+   * Only an event that might be that large is serialised to measure it. */
+  size_t size = 0;
+  if (json_size_bound(ev, ENGINE_MAX_EVENT_BYTES) > ENGINE_MAX_EVENT_BYTES)
+    size = strlen(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+  if (size > ENGINE_MAX_EVENT_BYTES) {
+    char why[1024];
+    snprintf(why, sizeof why, "flow `%s`: the %s event it would emit is %zu bytes; EventBridge accepts at most %d, so it is not emitted",
+             kstr(e->img, e->img->entries[run->entry].name), detail_type, size, ENGINE_MAX_EVENT_BYTES);
     dead_letter(e, why, ev);
     json_object_put(ev);
     return 0;
@@ -411,6 +453,21 @@ void stage_state_key(struct stage_run *run, const char *key_json, struct state_k
 struct state_store *stage_state(struct stage_run *run) { return run->e->state; }
 int64_t stage_now(struct stage_run *run) { return run->now; }
 
+int stage_has_arg(struct stage_run *run, const char *name) {
+  const struct image *img = run->e->img;
+  const struct stage *st = &img->entries[run->entry].stages[run->stage];
+  for (uint16_t i = 0; i < st->nargs; i++)
+    if (st->args[i].kind == ARG_VALUE && strcmp(kstr(img, st->args[i].name), name) == 0) return 1;
+  return 0;
+}
+
+const char *stage_event_name(struct stage_run *run) { return run->e->event_name; }
+
+const char *stage_flow_event(struct stage_run *run, int i) {
+  const struct entry *en = &run->e->img->entries[run->entry];
+  return i >= 0 && i < en->nevents ? kstr(run->e->img, en->events[i]) : NULL;
+}
+
 /* ---- windows ------------------------------------------------------------ */
 
 struct window {
@@ -502,6 +559,9 @@ int engine_advance(struct engine *e, int64_t now_ms) {
 }
 
 int engine_drain(struct engine *e) {
+  /* Under event time, windows with a deadline close first, in deadline
+   * order (as time would have closed them); then the others. */
+  if (!e->opt.wall_clock && engine_advance(e, INT64_MAX) != 0) return -1;
   for (uint32_t i = 0; i < e->img->nentries; i++) {
     const struct entry *en = &e->img->entries[i];
     for (uint16_t s = 0; s < en->nstages; s++) {
@@ -514,8 +574,10 @@ int engine_drain(struct engine *e) {
       }
       for (size_t k = 0; k < l.n; k++) {
         int64_t at = l.items[k].expires;
-        /* A window closes at its deadline if it has one, else now (the last event's time). */
-        if (close_window(e, &l.items[k], at ? at : e->last_time) != 0) {
+        /* Under event time a window closes at its deadline if it has one,
+         * else at the last event's time; under the wall clock, now. */
+        if (e->opt.wall_clock || !at) at = e->last_time;
+        if (close_window(e, &l.items[k], at) != 0) {
           windows_free(&l);
           return -1;
         }
@@ -525,6 +587,11 @@ int engine_drain(struct engine *e) {
     }
   }
   return 0;
+}
+
+int64_t engine_event_clock(const struct engine *e) { return e->last_time; }
+void engine_set_event_clock(struct engine *e, int64_t ms) {
+  if (ms > e->last_time) e->last_time = ms;
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -577,7 +644,7 @@ static int route(struct engine *e, struct json_object *ev, int hop) {
       return 0;
     }
   }
-  if (now > e->last_time) e->last_time = now;
+  if (hop == 0 && now > e->last_time) e->last_time = now;   /* input events only: emitted ones may carry later times */
   if (hop == 0 && engine_advance(e, now) != 0) return -1;
   size_t n = match_event(e->rules, e->scratch, ev, e->matched, e->stats.nrules + 1);
   if (n == MATCH_ERROR) return -1;
@@ -591,7 +658,9 @@ static int route(struct engine *e, struct json_object *ev, int hop) {
   for (size_t i = 0; i < n && rc == 0; i++) {
     e->stats.rule_matches[list[i]]++;
     trace(e, "  rule %s", e->rule_names[list[i]]);
+    e->event_name = e->rule_event[list[i]];
     rc = run_from(e, e->rule_entry[list[i]], 0, detail, ev, now, hop);
+    e->event_name = NULL;
   }
   if (list != ids) free(list);
   return rc;

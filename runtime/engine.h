@@ -70,6 +70,14 @@ int engine_advance(struct engine *e, int64_t now_ms);
 /* Closes every open window (end of input with --drain). */
 int engine_drain(struct engine *e);
 
+/* The event-time clock: the latest time of an input event so far (ms; 0
+ * before any).  --drain closes a window without a deadline at this time.  A
+ * host whose state outlives a run saves it with the state and gives it back
+ * to the next run's engine, so a run with no events (or only earlier ones)
+ * closes those windows at the same time as one long run would. */
+int64_t engine_event_clock(const struct engine *e);
+void engine_set_event_clock(struct engine *e, int64_t ms);
+
 const struct engine_stats *engine_stats(const struct engine *e);
 const char *engine_rule_name(const struct engine *e, size_t rule);
 #endif

@@ -4,12 +4,12 @@
 #include "stage_window.h"
 #include "vm.h"
 
-static int64_t int_field(struct json_object *o, const char *name) {
+int64_t window_int(struct json_object *o, const char *name) {
   struct json_object *v;
   return json_object_object_get_ex(o, name, &v) ? json_object_get_int64(v) : 0;
 }
 
-static int positive_int_arg(struct stage_run *run, const char *name, int64_t *out) {
+int window_positive_arg(struct stage_run *run, const char *name, int64_t *out) {
   struct json_object *v;
   *out = 0;
   if (stage_arg(run, name, &v) != 0) return -1;
@@ -21,15 +21,20 @@ static int positive_int_arg(struct stage_run *run, const char *name, int64_t *ou
   return 0;
 }
 
-int window_open(struct stage_run *run, struct window_run *w) {
+static struct json_object *empty_window(struct json_object *key) {
+  struct json_object *w = json_object_new_object();
+  json_object_object_add(w, "key", json_object_get(key));
+  json_object_object_add(w, "count", json_object_new_int64(0));
+  return w;
+}
+
+int window_load(struct stage_run *run, struct window_run *w) {
   memset(w, 0, sizeof *w);
   struct json_object *by;
   if (stage_arg(run, "by", &by) != 0) return -1;
   w->key = by == VM_MISSING ? NULL : by;
   w->key_json = strdup(w->key ? json_object_to_json_string_ext(w->key, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "null");
   if (!w->key_json) return -1;
-  if (positive_int_arg(run, "count", &w->count_limit) || positive_int_arg(run, "after", &w->after_ms)) return -1;
-  if (!w->count_limit && !w->after_ms) return stage_fail(run, "needs a threshold: `count`, `after`, or both"), -1;
   struct state_key k;
   stage_state_key(run, w->key_json, &k);
   char *text = NULL;
@@ -42,29 +47,60 @@ int window_open(struct stage_run *run, struct window_run *w) {
   }
   if (!w->window || !json_object_is_type(w->window, json_type_object)) {
     json_object_put(w->window);
-    w->window = json_object_new_object();
-    w->version = 0;
-    json_object_object_add(w->window, "key", json_object_get(w->key));
-    json_object_object_add(w->window, "count", json_object_new_int64(0));
-    json_object_object_add(w->window, "first_time", json_object_new_int64(stage_now(run)));
+    w->window = empty_window(w->key);
+    /* A stored value that is not a window is replaced: keep its version for the write. */
   }
-  json_object_object_add(w->window, "count", json_object_new_int64(int_field(w->window, "count") + 1));
-  json_object_object_add(w->window, "last_time", json_object_new_int64(stage_now(run)));
   return 0;
+}
+
+void window_add(struct stage_run *run, struct window_run *w) {
+  int64_t now = stage_now(run), count = window_int(w->window, "count");
+  struct json_object *v;
+  if (count == 0 || !json_object_object_get_ex(w->window, "first_time", &v) || now < json_object_get_int64(v))
+    json_object_object_add(w->window, "first_time", json_object_new_int64(now));
+  if (count == 0 || !json_object_object_get_ex(w->window, "last_time", &v) || now > json_object_get_int64(v))
+    json_object_object_add(w->window, "last_time", json_object_new_int64(now));
+  if (count == 0) json_object_object_add(w->window, "opened", json_object_new_int64(now));
+  json_object_object_add(w->window, "count", json_object_new_int64(count + 1));
+}
+
+int window_open(struct stage_run *run, struct window_run *w) {
+  if (window_load(run, w) != 0) return -1;
+  if (window_positive_arg(run, "count", &w->count_limit) || window_positive_arg(run, "after", &w->after_ms)) return -1;
+  if (!w->count_limit && !w->after_ms) return stage_fail(run, "needs a threshold: `count`, `after`, or both"), -1;
+  window_add(run, w);
+  return 0;
+}
+
+/* The time the window's deadline counts from: when it opened (windows
+ * stored before `opened` existed: their first event). */
+static int64_t opened(struct json_object *window) {
+  struct json_object *v;
+  return json_object_object_get_ex(window, "opened", &v) ? json_object_get_int64(v) : window_int(window, "first_time");
 }
 
 int window_save_or_close(struct stage_run *run, struct window_run *w) {
   struct state_key k;
   stage_state_key(run, w->key_json, &k);
-  if (w->count_limit && int_field(w->window, "count") >= w->count_limit) {
+  if (w->count_limit && window_int(w->window, "count") >= w->count_limit) {
     if (w->version && state_delete(stage_state(run), &k, w->version) != STATE_OK) return -1;
     return 1;
   }
-  int64_t deadline = w->after_ms ? int_field(w->window, "first_time") + w->after_ms : 0;
+  int64_t deadline = w->after_ms ? opened(w->window) + w->after_ms : 0;
   const char *text = json_object_to_json_string_ext(w->window, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   enum state_status s = state_put(stage_state(run), &k, text, deadline, w->version ? w->version : 0, NULL);
   if (s == STATE_INVALID) return stage_fail(run, "the window is too large to keep (%s)", state_error(stage_state(run))), 0;
   return s == STATE_OK ? 0 : -1;
+}
+
+int window_restart(struct stage_run *run, struct window_run *w) {
+  struct state_key k;
+  stage_state_key(run, w->key_json, &k);
+  if (w->version && state_delete(stage_state(run), &k, w->version) != STATE_OK) return -1;
+  w->version = 0;
+  json_object_put(w->window);
+  w->window = empty_window(w->key);
+  return 0;
 }
 
 static struct json_object *time_value(int64_t ms) {
@@ -77,9 +113,9 @@ struct json_object *window_output(struct json_object *window) {
   struct json_object *out = json_object_new_object(), *key = NULL;
   json_object_object_get_ex(window, "key", &key);
   json_object_object_add(out, "key", json_object_get(key));
-  json_object_object_add(out, "count", json_object_new_int64(int_field(window, "count")));
-  json_object_object_add(out, "first_time", time_value(int_field(window, "first_time")));
-  json_object_object_add(out, "last_time", time_value(int_field(window, "last_time")));
+  json_object_object_add(out, "count", json_object_new_int64(window_int(window, "count")));
+  json_object_object_add(out, "first_time", time_value(window_int(window, "first_time")));
+  json_object_object_add(out, "last_time", time_value(window_int(window, "last_time")));
   return out;
 }
 

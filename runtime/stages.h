@@ -39,6 +39,16 @@ void stage_state_key(struct stage_run *run, const char *key_json, struct state_k
 struct state_store *stage_state(struct stage_run *run);
 /* Current time (event time or wall clock), ms since the epoch. */
 int64_t stage_now(struct stage_run *run);
+/* 1 when the call gives argument `name` (or its parameter has a default),
+ * whatever its value for this row; 0 when it was left out. */
+int stage_has_arg(struct stage_run *run, const char *name);
+/* The declared event the row came from: the event of the rule that matched
+ * (e.g. "ScreenCaptured").  NULL when the row does not come from an event
+ * (a window closed by time or at drain). */
+const char *stage_event_name(struct stage_run *run);
+/* The i-th event (from 0) of the `on` list of the flow or route this stage
+ * runs in; NULL past the end. */
+const char *stage_flow_event(struct stage_run *run, int i);
 /* Passes `row` (borrowed) on to the next stage; time_ms is the event time it carries. */
 int stage_continue(struct stage_run *run, struct json_object *row, int64_t time_ms);
 /* Reports a problem with this row to the dead-letter sink (the run goes on). */

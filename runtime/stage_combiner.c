@@ -1,0 +1,85 @@
+/* stage_combiner.c — `combiner`: keeps the latest event of each type per
+ * key until one of every event type of the flow's `on` list is there, then
+ * emits them as one row:
+ *   { key, complete: true, EventA: {...}, EventB: {...} }
+ * When `within` passes first (counted from the first event of the
+ * combination), or at the end of a run with --drain, it emits what it has
+ * with complete: false (the missing events' fields absent).
+ * Duplicates: a second event of a type already held replaces it, unless it
+ * is older (by event time) than the one held: the combination holds the
+ * newest of each type.  Ties go to the later arrival.
+ *
+ * Window state: { key, count, first_time, last_time, opened,
+ *                 "parts": { "EventA": [time_ms, row], ... } }
+ */
+#include <string.h>
+#include "stage_window.h"
+#include "vm.h"
+
+static struct json_object *result(struct stage_run *run, struct json_object *window, int complete) {
+  struct json_object *out = json_object_new_object(), *key = NULL, *parts = NULL;
+  json_object_object_get_ex(window, "key", &key);
+  json_object_object_add(out, "key", json_object_get(key));
+  json_object_object_add(out, "complete", json_object_new_boolean(complete));
+  json_object_object_get_ex(window, "parts", &parts);
+  const char *name;
+  for (int i = 0; (name = stage_flow_event(run, i)) != NULL; i++) {
+    struct json_object *part;
+    if (parts && json_object_object_get_ex(parts, name, &part) && json_object_is_type(part, json_type_array))
+      json_object_object_add(out, name, json_object_get(json_object_array_get_idx(part, 1)));
+  }
+  return out;
+}
+
+static int emit(struct stage_run *run, struct json_object *window, int complete) {
+  struct json_object *out = result(run, window, complete);
+  int rc = stage_continue(run, out, stage_now(run));
+  json_object_put(out);
+  return rc;
+}
+
+static int combiner_process(struct stage_run *run, struct json_object *row) {
+  const char *event = stage_event_name(run), *name;
+  int known = 0;
+  for (int i = 0; event && (name = stage_flow_event(run, i)) != NULL; i++) known |= strcmp(name, event) == 0;
+  if (!known) return stage_fail(run, "the row does not come from one of the events the flow listens to");
+  struct window_run w;
+  if (window_load(run, &w) != 0 || window_positive_arg(run, "within", &w.after_ms) != 0) {
+    window_done(&w);
+    return 0;
+  }
+  window_add(run, &w);
+  struct json_object *parts, *held;
+  if (!json_object_object_get_ex(w.window, "parts", &parts) || !json_object_is_type(parts, json_type_object)) {
+    parts = json_object_new_object();
+    json_object_object_add(w.window, "parts", parts);
+  }
+  int64_t now = stage_now(run);
+  if (!json_object_object_get_ex(parts, event, &held) || !json_object_is_type(held, json_type_array) ||
+      json_object_get_int64(json_object_array_get_idx(held, 0)) <= now) {
+    struct json_object *part = json_object_new_array();
+    json_object_array_add(part, json_object_new_int64(now));
+    json_object_array_add(part, json_object_get(row));
+    json_object_object_add(parts, event, part);
+  }
+  int complete = 1;
+  for (int i = 0; complete && (name = stage_flow_event(run, i)) != NULL; i++)
+    complete = json_object_object_get_ex(parts, name, NULL);
+  int rc;
+  if (complete) {
+    struct state_key k;
+    stage_state_key(run, w.key_json, &k);
+    rc = w.version && state_delete(stage_state(run), &k, w.version) != STATE_OK ? -1 : emit(run, w.window, 1);
+  } else {
+    rc = window_save_or_close(run, &w);   /* no count limit: it stores, with the `within` deadline */
+  }
+  window_done(&w);
+  return rc < 0 ? -1 : 0;
+}
+
+static int combiner_close(struct stage_run *run, const char *key, struct json_object *window) {
+  (void)key;
+  return emit(run, window, 0);
+}
+
+const struct native_stage stage_combiner = { "combiner", combiner_process, combiner_close };

@@ -1,0 +1,519 @@
+/* handlers.c — routing, authentication and the endpoints of the Event
+ * Store Wrapper (see handlers.h and docs/api.md).
+ *
+ * Reads go straight to the store.  Writes run in one store transaction
+ * each: list the items, let the catalog work out the change (compiling a
+ * posted flow against the stored events), apply it.  So a client told
+ * "created" or "deleted" can rely on it, and concurrent writers never see
+ * each other half way.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <json-c/json.h>
+#include "catalog.h"
+#include "handlers.h"
+#include "ingest.h"
+
+#define RESPONSE_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct api {
+  struct evstore *store;
+  struct api_options opt;
+  struct ingest *ingest;
+};
+
+/* What a handler sees: the request, its {id} (validated), the response. */
+struct call {
+  struct api *api;
+  const struct api_request *rq;
+  const char *id;
+  struct api_response *rs;
+};
+
+/* ---- responses ---------------------------------------------------------- */
+
+static const struct { int status; const char *code; } error_table[] = {
+#define API_ERROR_ROW(name, status, code) { status, code },
+  API_ERRORS(API_ERROR_ROW)
+#undef API_ERROR_ROW
+};
+
+void api_response_free(struct api_response *rs) {
+  free(rs->body);
+  memset(rs, 0, sizeof *rs);
+}
+
+/* Takes ownership of o. */
+static void respond_json(struct api_response *rs, int status, struct json_object *o) {
+  const char *text = json_object_to_json_string_ext(o, RESPONSE_FLAGS);
+  size_t n = strlen(text);
+  free(rs->body);
+  rs->body = malloc(n + 2);
+  if (rs->body) {
+    memcpy(rs->body, text, n);
+    rs->body[n] = '\n';
+    rs->body[n + 1] = 0;
+    rs->body_size = n + 1;
+  } else {
+    rs->body_size = 0;
+    status = 500;
+  }
+  rs->status = status;
+  rs->content_type = "application/json";
+  json_object_put(o);
+}
+
+static struct json_object *error_object(enum api_error error, const char *message) {
+  struct json_object *o = json_object_new_object();
+  json_object_object_add(o, "error", json_object_new_string(error_table[error].code));
+  json_object_object_add(o, "message", json_object_new_string(message));
+  return o;
+}
+
+static void verror(struct api_response *rs, enum api_error error, const char *fmt, va_list ap) {
+  char message[1024];
+  vsnprintf(message, sizeof message, fmt, ap);
+  respond_json(rs, error_table[error].status, error_object(error, message));
+}
+
+void api_error_response(struct api_response *rs, enum api_error error, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  verror(rs, error, fmt, ap);
+  va_end(ap);
+}
+
+static void store_failed(struct api_response *rs, enum evstore_status s) {
+  if (s == EVSTORE_EXISTS || s == EVSTORE_NOT_FOUND) {
+    api_error_response(rs, s == EVSTORE_EXISTS ? API_CONFLICT : API_NOT_FOUND, "%s", evstore_error());
+    return;
+  }
+  api_error_response(rs, s == EVSTORE_BUSY ? API_UNAVAILABLE : API_INTERNAL, "the event store failed: %s (%s)",
+                     evstore_error(), evstore_status_name(s));
+}
+
+/* A catalog outcome other than OK, as the response. */
+static void catalog_failed(struct api_response *rs, struct catalog_result *r) {
+  if (r->outcome == CATALOG_COMPILE) {
+    struct json_object *o = error_object(API_COMPILE_ERROR, r->message);
+    json_object_object_add(o, "diagnostics", catalog_diagnostics_json(&r->diag));
+    respond_json(rs, 400, o);
+    return;
+  }
+  enum api_error e = r->outcome == CATALOG_NOT_FOUND ? API_NOT_FOUND : r->outcome == CATALOG_EXISTS ? API_CONFLICT
+                   : r->outcome == CATALOG_INVALID ? API_BAD_REQUEST : API_INTERNAL;
+  api_error_response(rs, e, "%s", r->message);
+}
+
+/* ---- request helpers ---------------------------------------------------- */
+
+static const char *header(const struct api_request *rq, const char *name) {
+  for (size_t i = 0; i < rq->nheaders; i++)
+    if (rq->headers[i].name && strcasecmp(rq->headers[i].name, name) == 0) return rq->headers[i].value;
+  return NULL;
+}
+
+/* Compares in time independent of where the strings differ. */
+static int same_secret(const char *a, const char *b) {
+  size_t na = strlen(a), nb = strlen(b);
+  unsigned char diff = (unsigned char)(na != nb);
+  for (size_t i = 0; i < nb; i++) diff |= (unsigned char)(a[i < na ? i : 0] ^ b[i]);
+  return diff == 0;
+}
+
+static int authorized(const struct api *api, const struct api_request *rq) {
+  if (!api->opt.token) return 1;
+  const char *h = header(rq, "Authorization");
+  if (!h || strncasecmp(h, "Bearer ", 7) != 0) return 0;
+  h += 7;
+  while (*h == ' ') h++;
+  return same_secret(h, api->opt.token);
+}
+
+static int is_json(const struct api_request *rq) {
+  const char *ct = header(rq, "Content-Type");
+  return ct && strncasecmp(ct, "application/json", 16) == 0 && (ct[16] == 0 || ct[16] == ';' || ct[16] == ' ');
+}
+
+/* The body as JSON, or NULL after answering 400. */
+static struct json_object *json_body(struct call *c) {
+  char why[300];
+  if (c->rq->body_size == 0) {
+    api_error_response(c->rs, API_BAD_REQUEST, "the request needs a JSON body");
+    return NULL;
+  }
+  struct json_object *o = catalog_parse_json(c->rq->body, c->rq->body_size, API_MAX_JSON_DEPTH, why, sizeof why);
+  if (!o) api_error_response(c->rs, API_BAD_REQUEST, "the body is not valid JSON: %s", why);
+  return o;
+}
+
+/* The value of `name` in the raw query string (NULL if absent; "" if bare). */
+static const char *query_value(const char *query, const char *name, char *buf, size_t size) {
+  size_t n = strlen(name);
+  for (const char *p = query; p && *p;) {
+    const char *end = strchr(p, '&');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len >= n && strncmp(p, name, n) == 0 && (len == n || p[n] == '=')) {
+      size_t v = len > n ? len - n - 1 : 0;
+      if (v >= size) v = size - 1;
+      memcpy(buf, p + n + (len > n), v);
+      buf[v] = 0;
+      return buf;
+    }
+    p = end ? end + 1 : NULL;
+  }
+  return NULL;
+}
+
+static int valid_app(const char *app) {
+  size_t n = strlen(app);
+  return n >= 1 && n <= CATALOG_APP_MAX &&
+         strspn(app, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* Strict UTF-8, no NUL (a flow's source is text). */
+static int valid_text(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    unsigned c = *p;
+    if (c == 0) return 0;
+    if (c < 0x80) { p++; continue; }
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (len == 0 || c > 0xF4 || (size_t)(end - p) < len) return 0;
+    for (size_t i = 1; i < len; i++)
+      if ((p[i] & 0xC0) != 0x80) return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) || (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
+      return 0;
+    p += len;
+  }
+  return 1;
+}
+
+/* ---- item objects --------------------------------------------------------- */
+
+static void add_parsed(struct json_object *o, const char *name, const char *text) {
+  char why[200];
+  if (!text) return;
+  struct json_object *v = catalog_parse_json(text, strlen(text), 1000, why, sizeof why);
+  json_object_object_add(o, name, v ? v : json_object_new_string(text));
+}
+
+/* An event: {"eventId", "schema", "routingConfig", "data"}; a flow:
+ * {"flowId", "data"} — each attribute parsed. */
+static struct json_object *item_object(const struct evstore_item *it) {
+  struct json_object *o = json_object_new_object();
+  int event = strcmp(it->pk, EVSTORE_PK_EVENTS) == 0;
+  json_object_object_add(o, event ? "eventId" : "flowId", json_object_new_string(it->sk));
+  add_parsed(o, "schema", it->schema);
+  add_parsed(o, "routingConfig", it->routing);
+  add_parsed(o, "data", it->data);
+  return o;
+}
+
+static struct json_object *names_of(const struct evstore_list *l) {
+  struct json_object *a = json_object_new_array();
+  for (size_t i = 0; i < l->count; i++) json_object_array_add(a, json_object_new_string(l->items[i].sk));
+  return a;
+}
+
+/* ---- reads ------------------------------------------------------------------ */
+
+static void list_items(struct call *c, const char *pk) {
+  struct evstore_list l = { 0 };
+  enum evstore_status s = evstore_list(c->api->store, pk, &l);
+  if (s != EVSTORE_OK) {
+    evstore_list_free(&l);
+    store_failed(c->rs, s);
+    return;
+  }
+  struct json_object *a = json_object_new_array_ext((int)l.count);
+  for (size_t i = 0; i < l.count; i++) json_object_array_add(a, item_object(&l.items[i]));
+  evstore_list_free(&l);
+  respond_json(c->rs, 200, a);
+}
+
+static void get_item(struct call *c, const char *pk) {
+  struct evstore_item it;
+  enum evstore_status s = evstore_get(c->api->store, pk, c->id, &it);
+  if (s == EVSTORE_NOT_FOUND) {
+    api_error_response(c->rs, API_NOT_FOUND, "no %s `%s`", strcmp(pk, EVSTORE_PK_FLOW) == 0 ? "flow" : "event", c->id);
+  } else if (s != EVSTORE_OK) {
+    store_failed(c->rs, s);
+  } else {
+    respond_json(c->rs, 200, item_object(&it));
+    evstore_item_free(&it);
+  }
+}
+
+static void handle_health(struct call *c) {
+  struct evstore_list l = { 0 };
+  int64_t generation = 0;
+  enum evstore_status s = evstore_list(c->api->store, NULL, &l);
+  if (s == EVSTORE_OK) s = evstore_generation(c->api->store, &generation);
+  if (s != EVSTORE_OK) {
+    evstore_list_free(&l);
+    store_failed(c->rs, s);
+    return;
+  }
+  int events = 0, flows = 0;
+  for (size_t i = 0; i < l.count; i++) {
+    if (strcmp(l.items[i].pk, EVSTORE_PK_EVENTS) == 0) events++;
+    else flows++;
+  }
+  evstore_list_free(&l);
+  struct json_object *o = json_object_new_object();
+  json_object_object_add(o, "status", json_object_new_string("ok"));
+  json_object_object_add(o, "store", json_object_new_string(evstore_backend_name(c->api->store)));
+  json_object_object_add(o, "events", json_object_new_int(events));
+  json_object_object_add(o, "flows", json_object_new_int(flows));
+  json_object_object_add(o, "generation", json_object_new_int64(generation));
+  respond_json(c->rs, 200, o);
+}
+
+static void handle_list_events(struct call *c) { list_items(c, EVSTORE_PK_EVENTS); }
+static void handle_list_flows(struct call *c) { list_items(c, EVSTORE_PK_FLOW); }
+static void handle_get_event(struct call *c) { get_item(c, EVSTORE_PK_EVENTS); }
+static void handle_get_flow(struct call *c) { get_item(c, EVSTORE_PK_FLOW); }
+
+/* ---- writes ----------------------------------------------------------------- */
+
+/* One write: the catalog operation to run on a snapshot of the items, in a
+ * store transaction.  The transaction's function may run more than once
+ * (evstore.h): each run starts from a clean change and result. */
+struct write {
+  enum catalog_outcome (*operation)(struct write *w, const struct evstore_list *items);
+  struct catalog_change change;
+  struct catalog_result result;
+  /* operands and results of the operations */
+  const char *id, *source, *app;
+  size_t source_size;
+  struct json_object *routing;
+  char *flow_name;
+};
+
+static enum evstore_status write_txn(struct evstore_txn *txn, void *ctx) {
+  struct write *w = ctx;
+  catalog_change_free(&w->change);
+  catalog_result_free(&w->result);
+  catalog_result_init(&w->result);
+  free(w->flow_name);
+  w->flow_name = NULL;
+  struct evstore_list items = { 0 };
+  enum evstore_status s = evstore_txn_list(txn, NULL, &items);
+  if (s == EVSTORE_OK && w->operation(w, &items) != CATALOG_OK) s = EVSTORE_INVALID;   /* roll back; see result */
+  if (s == EVSTORE_OK) s = catalog_apply(txn, &w->change);
+  evstore_list_free(&items);
+  return s;
+}
+
+/* Runs w; on failure answers and returns -1. */
+static int run_write(struct call *c, struct write *w) {
+  catalog_result_init(&w->result);
+  enum evstore_status s = evstore_transact(c->api->store, write_txn, w);
+  if (s == EVSTORE_OK) return 0;
+  if (w->result.outcome != CATALOG_OK) catalog_failed(c->rs, &w->result);
+  else store_failed(c->rs, s);
+  return -1;
+}
+
+static void write_free(struct write *w) {
+  catalog_change_free(&w->change);
+  catalog_result_free(&w->result);
+  free(w->flow_name);
+}
+
+static enum catalog_outcome op_add_flow(struct write *w, const struct evstore_list *items) {
+  return catalog_add_flow(items, w->source, w->source_size, w->app, &w->change, &w->flow_name, &w->result);
+}
+
+static enum catalog_outcome op_remove_flow(struct write *w, const struct evstore_list *items) {
+  return catalog_remove_flow(items, w->id, &w->change, &w->result);
+}
+
+static enum catalog_outcome op_set_routing(struct write *w, const struct evstore_list *items) {
+  return catalog_set_routing(items, w->id, w->routing, &w->change, &w->result);
+}
+
+static void handle_create_flow(struct call *c) {
+  struct write w = { .operation = op_add_flow, .app = CATALOG_DEFAULT_APP };
+  char app[CATALOG_APP_MAX + 2];
+  struct json_object *body = NULL;
+  if (query_value(c->rq->query, "app", app, sizeof app)) w.app = app;
+  if (is_json(c->rq)) {
+    if (!(body = json_body(c))) return;
+    if (!json_object_is_type(body, json_type_object)) {
+      api_error_response(c->rs, API_BAD_REQUEST, "the body must be a flow object: {\"source\": \"flow ... { ... }\"}");
+      json_object_put(body);
+      return;
+    }
+    json_object_object_foreach(body, key, value) {
+      if (strcmp(key, "source") == 0 && json_object_is_type(value, json_type_string)) {
+        w.source = json_object_get_string(value);
+        w.source_size = (size_t)json_object_get_string_len(value);
+      } else if (strcmp(key, "app") == 0 && json_object_is_type(value, json_type_string)) {
+        w.app = json_object_get_string(value);
+      } else {
+        api_error_response(c->rs, API_BAD_REQUEST, "a flow object has \"source\" (string) and \"app\" (string); "
+                           "\"%.64s\" is not one of them, or not a string", key);
+        json_object_put(body);
+        return;
+      }
+    }
+    if (!w.source) {
+      api_error_response(c->rs, API_BAD_REQUEST, "the flow object needs \"source\": the flow's efc source");
+      json_object_put(body);
+      return;
+    }
+  } else {
+    w.source = c->rq->body;
+    w.source_size = c->rq->body_size;
+  }
+  if (!valid_app(w.app)) {
+    api_error_response(c->rs, API_BAD_REQUEST, "app must be 1 to %d of A-Z a-z 0-9 _ -", CATALOG_APP_MAX);
+  } else if (w.source_size == 0) {
+    api_error_response(c->rs, API_BAD_REQUEST, "the request needs the flow's source as its body (text/plain), or "
+                       "{\"source\": ...} (application/json)");
+  } else if (!valid_text(w.source, w.source_size)) {
+    api_error_response(c->rs, API_BAD_REQUEST, "the flow's source is not valid UTF-8 text");
+  } else if (run_write(c, &w) == 0) {
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "flowId", json_object_new_string(w.flow_name));
+    struct evstore_list events = { 0 };
+    for (size_t i = 0; i < w.change.creates.count; i++)
+      if (strcmp(w.change.creates.items[i].pk, EVSTORE_PK_EVENTS) == 0) evstore_list_push(&events, &w.change.creates.items[i]);
+    json_object_object_add(o, "createdEvents", names_of(&events));
+    json_object_object_add(o, "updatedEvents", names_of(&w.change.puts));
+    evstore_list_free(&events);
+    snprintf(c->rs->location, sizeof c->rs->location, "/flow/%s", w.flow_name);
+    respond_json(c->rs, 201, o);
+  }
+  write_free(&w);
+  json_object_put(body);
+}
+
+static void handle_delete_flow(struct call *c) {
+  struct write w = { .operation = op_remove_flow, .id = c->id };
+  if (run_write(c, &w) == 0) {
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "flowId", json_object_new_string(c->id));
+    json_object_object_add(o, "deleted", json_object_new_boolean(1));
+    json_object_object_add(o, "updatedEvents", names_of(&w.change.puts));
+    respond_json(c->rs, 200, o);
+  }
+  write_free(&w);
+}
+
+static void handle_set_route(struct call *c) {
+  struct json_object *body = json_body(c);
+  if (!body) return;
+  struct write w = { .operation = op_set_routing, .id = c->id, .routing = body };
+  if (run_write(c, &w) == 0 && w.change.puts.count == 1) respond_json(c->rs, 200, item_object(&w.change.puts.items[0]));
+  write_free(&w);
+  json_object_put(body);
+}
+
+static void handle_put_events(struct call *c) {
+  struct json_object *body = json_body(c), *out = NULL;
+  if (!body) return;
+  char message[800];
+  int status = ingest_run(c->api->ingest, body, &out, message, sizeof message);
+  json_object_put(body);
+  if (status == 200) respond_json(c->rs, 200, out);
+  else api_error_response(c->rs, status == 400 ? API_BAD_REQUEST : API_INTERNAL, "%s", message);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+struct route {
+  const char *method, *path;
+  void (*handle)(struct call *c);
+};
+
+static const struct route routes[] = {
+#define API_ROUTE_ROW(method, path, name, summary) { #method, path, handle_##name },
+  API_ROUTES(API_ROUTE_ROW)
+#undef API_ROUTE_ROW
+};
+#define NROUTES (sizeof routes / sizeof *routes)
+
+/* Does path match pattern?  *id gets the {id} segment (NULL if none). */
+static int path_matches(const char *pattern, const char *path, const char **id) {
+  *id = NULL;
+  const char *hole = strstr(pattern, "{id}");
+  if (!hole) return strcmp(pattern, path) == 0;
+  size_t prefix = (size_t)(hole - pattern);
+  if (strncmp(pattern, path, prefix) != 0 || strchr(path + prefix, '/')) return 0;
+  *id = path + prefix;
+  return 1;
+}
+
+void api_handle(struct api *api, const struct api_request *rq, struct api_response *rs) {
+  memset(rs, 0, sizeof *rs);
+  if (!authorized(api, rq)) {
+    rs->www_authenticate = 1;
+    api_error_response(rs, API_UNAUTHORIZED, "this server needs \"Authorization: Bearer TOKEN\" (the --token it was started with)");
+    return;
+  }
+  const struct route *found = NULL;
+  const char *id = NULL;
+  for (size_t i = 0; i < NROUTES && !found; i++) {
+    const char *match;
+    if (!path_matches(routes[i].path, rq->path, &match)) continue;
+    if (strcmp(routes[i].method, rq->method) == 0) {
+      found = &routes[i];
+      id = match;
+    } else {
+      size_t n = strlen(rs->allow);
+      snprintf(rs->allow + n, sizeof rs->allow - n, "%s%s", n ? ", " : "", routes[i].method);
+    }
+  }
+  if (!found && rs->allow[0]) {
+    char allow[sizeof rs->allow];
+    memcpy(allow, rs->allow, sizeof allow);
+    api_error_response(rs, API_METHOD_NOT_ALLOWED, "%.16s is not allowed on %.200s; allowed: %s", rq->method, rq->path, allow);
+    memcpy(rs->allow, allow, sizeof allow);
+    return;
+  }
+  if (!found) {
+    api_error_response(rs, API_NOT_FOUND, "no endpoint %.200s (see docs/api.md)", rq->path);
+    return;
+  }
+  if (id && !catalog_valid_id(id)) {
+    api_error_response(rs, API_BAD_REQUEST, "invalid id: an id is 1 to %d of A-Z a-z 0-9 _ . - and does not start with '.'",
+                       CATALOG_ID_MAX);
+    return;
+  }
+  if (rq->body_size > api_max_body(api)) {
+    api_error_response(rs, API_PAYLOAD_TOO_LARGE, "the body is %zu bytes; this server takes at most %zu", rq->body_size,
+                       api_max_body(api));
+    return;
+  }
+  struct call c = { api, rq, id, rs };
+  found->handle(&c);
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+size_t api_max_body(const struct api *api) { return api->opt.max_body ? api->opt.max_body : API_DEFAULT_MAX_BODY; }
+
+struct api *api_new(struct evstore *store, struct state_store *state, const struct api_options *opt) {
+  struct api *api = calloc(1, sizeof *api);
+  if (!api) return NULL;
+  api->store = store;
+  if (opt) api->opt = *opt;
+  api->ingest = ingest_new(store, state, &(struct ingest_options){ .hop_limit = api->opt.hop_limit });
+  if (!api->ingest) {
+    free(api);
+    return NULL;
+  }
+  return api;
+}
+
+void api_free(struct api *api) {
+  if (!api) return;
+  ingest_free(api->ingest);
+  free(api);
+}

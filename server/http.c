@@ -1,0 +1,308 @@
+/* http.c — the libmicrohttpd transport (see http.h).
+ *
+ * libmicrohttpd calls on_request() several times per request: once with
+ * the headers (we decide about the body's size there), once per piece of
+ * body (we append it), and once at the end (we answer).  State between the
+ * calls lives in a struct exchange, freed when the request completes.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <microhttpd.h>
+#include "http.h"
+
+#define MAX_HEADERS 64
+
+struct http_server {
+  struct MHD_Daemon *daemon;
+  struct api *api;
+  struct http_options opt;
+  size_t max_body;
+  atomic_int active;            /* requests between their first call and completion */
+  char address[80];
+};
+
+struct exchange {
+  char *body;
+  size_t size, cap;
+  size_t discarded;             /* bytes over the limit, thrown away */
+  int too_large;
+  struct timespec start;
+};
+
+/* ---- listen addresses --------------------------------------------------- */
+
+struct address {
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int ipv6, loopback;
+};
+
+static int parse_address(const char *listen, struct address *a, char *err, size_t err_size) {
+  memset(a, 0, sizeof *a);
+  char host[128];
+  const char *colon, *port;
+  if (listen[0] == '[') {
+    const char *end = strchr(listen, ']');
+    if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof host) goto bad;
+    memcpy(host, listen + 1, (size_t)(end - listen - 1));
+    host[end - listen - 1] = 0;
+    port = end + 2;
+  } else {
+    if (!(colon = strrchr(listen, ':')) || (size_t)(colon - listen) >= sizeof host || colon == listen) goto bad;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = 0;
+    port = colon + 1;
+  }
+  char *end;
+  long p = strtol(port, &end, 10);
+  if (!*port || *end || p < 0 || p > 65535) goto bad;
+  if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&a->sa;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a->sa;
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)p);
+    a->len = sizeof *v4;
+    a->loopback = (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)p);
+    a->len = sizeof *v6;
+    a->ipv6 = 1;
+    a->loopback = IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
+  } else {
+    snprintf(err, err_size, "'%s' is not an IP address (write 127.0.0.1, 0.0.0.0, [::1], or localhost)", host);
+    return -1;
+  }
+  return 0;
+bad:
+  snprintf(err, err_size, "'%s' is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)", listen);
+  return -1;
+}
+
+int http_parse_listen(const char *listen, int *loopback, char *err, size_t err_size) {
+  struct address a;
+  if (parse_address(listen, &a, err, err_size) != 0) return -1;
+  *loopback = a.loopback;
+  return 0;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+struct headers {
+  struct api_header items[MAX_HEADERS];
+  size_t count;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  (void)kind;
+  struct headers *h = cls;
+  if (h->count < MAX_HEADERS) h->items[h->count++] = (struct api_header){ key, value ? value : "" };
+  return MHD_YES;
+}
+
+/* The query string again (libmicrohttpd hands it over parsed). */
+struct query {
+  char text[1024];
+  size_t len;
+};
+
+static enum MHD_Result collect_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  (void)kind;
+  struct query *q = cls;
+  int n = snprintf(q->text + q->len, sizeof q->text - q->len, "%s%s%s%s", q->len ? "&" : "", key, value ? "=" : "",
+                   value ? value : "");
+  if (n > 0 && (size_t)n < sizeof q->text - q->len) q->len += (size_t)n;
+  return MHD_YES;
+}
+
+static enum MHD_Result send_response(struct http_server *s, struct MHD_Connection *conn, struct api_response *rs,
+                                     const char *method, const char *url, struct exchange *x) {
+  struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(rs->body_size, rs->body, free);
+  if (!r) {
+    api_response_free(rs);
+    return MHD_NO;
+  }
+  rs->body = NULL;   /* libmicrohttpd frees it */
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type ? rs->content_type : "application/json");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  if (rs->allow[0]) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rs->allow);
+  if (rs->location[0]) MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, rs->location);
+  if (rs->www_authenticate) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+  enum MHD_Result ok = MHD_queue_response(conn, (unsigned)rs->status, r);
+  MHD_destroy_response(r);
+  if (s->opt.log) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double ms = (double)(now.tv_sec - x->start.tv_sec) * 1e3 + (double)(now.tv_nsec - x->start.tv_nsec) / 1e6;
+    fprintf(stderr, "%s %s %d %.1fms\n", method, url, rs->status, ms);
+  }
+  api_response_free(rs);
+  return ok;
+}
+
+static enum MHD_Result too_large(struct http_server *s, struct MHD_Connection *conn, const char *method, const char *url,
+                                 struct exchange *x, const char *size) {
+  struct api_response rs = { 0 };
+  api_error_response(&rs, API_PAYLOAD_TOO_LARGE, "the body is %s bytes; this server takes at most %zu", size, s->max_body);
+  return send_response(s, conn, &rs, method, url, x);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls) {
+  (void)version;
+  struct http_server *s = cls;
+  struct exchange *x = *con_cls;
+  if (!x) {
+    /* The headers: decide about the body before any of it is read. */
+    if (!(x = calloc(1, sizeof *x))) return MHD_NO;
+    clock_gettime(CLOCK_MONOTONIC, &x->start);
+    *con_cls = x;
+    atomic_fetch_add(&s->active, 1);
+    const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (length) {
+      char *end;
+      unsigned long long n = strtoull(length, &end, 10);
+      if (*end == 0 && n > s->max_body) {
+        x->too_large = 1;
+        return too_large(s, conn, method, url, x, length);
+      }
+    }
+    return MHD_YES;
+  }
+  if (*upload_data_size) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    if (x->too_large) {
+      /* Answered already (Content-Length); libmicrohttpd closes after it. */
+      return MHD_YES;
+    }
+    if (x->discarded || x->size + n > s->max_body) {
+      free(x->body);
+      x->body = NULL;
+      x->discarded += x->size + n;
+      x->size = x->cap = 0;
+      if (x->discarded > 4 * s->max_body) {
+        x->too_large = 1;
+        return too_large(s, conn, method, url, x, "more than four times the limit:");
+      }
+      return MHD_YES;
+    }
+    if (x->size + n > x->cap) {
+      size_t cap = x->cap ? x->cap : 4096;
+      while (cap < x->size + n) cap *= 2;
+      if (cap > s->max_body) cap = s->max_body;
+      char *grown = realloc(x->body, cap);
+      if (!grown) return MHD_NO;
+      x->body = grown;
+      x->cap = cap;
+    }
+    memcpy(x->body + x->size, upload_data, n);
+    x->size += n;
+    return MHD_YES;
+  }
+  if (x->too_large) return MHD_YES;   /* the 413 is queued */
+  if (x->discarded) {
+    char size[32];
+    snprintf(size, sizeof size, "%zu", x->discarded);
+    return too_large(s, conn, method, url, x, size);
+  }
+  /* The whole request: hand it to the handlers. */
+  struct headers h = { .count = 0 };
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
+  struct query q = { .len = 0 };
+  MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_argument, &q);
+  struct api_request rq = {
+    .method = method, .path = url, .query = q.len ? q.text : NULL,
+    .headers = h.items, .nheaders = h.count,
+    .body = x->body ? x->body : "", .body_size = x->size,
+  };
+  struct api_response rs;
+  api_handle(s->api, &rq, &rs);
+  return send_response(s, conn, &rs, method, url, x);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode why) {
+  (void)conn;
+  (void)why;
+  struct http_server *s = cls;
+  struct exchange *x = *con_cls;
+  if (!x) return;
+  free(x->body);
+  free(x);
+  *con_cls = NULL;
+  atomic_fetch_sub(&s->active, 1);
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  /* libmicrohttpd's own complaints (a client's malformed request, a reset
+   * connection) are not the server's errors: keep them quiet unless asked. */
+  if (getenv("EFC_SERVE_DEBUG")) vfprintf(stderr, fmt, ap);
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+struct http_server *http_start(struct api *api, const struct http_options *opt, char *err, size_t err_size) {
+  struct address a;
+  const char *listen = opt && opt->listen ? opt->listen : HTTP_DEFAULT_LISTEN;
+  if (parse_address(listen, &a, err, err_size) != 0) return NULL;
+  struct http_server *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
+  s->api = api;
+  if (opt) s->opt = *opt;
+  s->max_body = api_max_body(api);
+  atomic_init(&s->active, 0);
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  if (a.ipv6) flags |= MHD_USE_IPv6;
+  s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a.sa,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(s->opt.timeout ? s->opt.timeout : HTTP_DEFAULT_TIMEOUT),
+                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)(s->opt.max_connections ? s->opt.max_connections
+                                                                                             : HTTP_DEFAULT_MAX_CONN),
+                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                               MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+                               MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                               MHD_OPTION_END);
+  if (!s->daemon) {
+    snprintf(err, err_size, "cannot listen on %s (address in use, or not this machine's?)", listen);
+    free(s);
+    return NULL;
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  unsigned port = info ? info->port : 0;
+  char host[64];
+  if (a.ipv6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a.sa)->sin6_addr, host, sizeof host);
+  else inet_ntop(AF_INET, &((struct sockaddr_in *)&a.sa)->sin_addr, host, sizeof host);
+  snprintf(s->address, sizeof s->address, a.ipv6 ? "[%s]:%u" : "%s:%u", host, port);
+  return s;
+}
+
+const char *http_address(const struct http_server *s) { return s->address; }
+
+void http_stop(struct http_server *s) {
+  if (!s) return;
+  MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+  if (fd != MHD_INVALID_SOCKET) close(fd);
+  /* Requests in progress finish and are answered; their writes are
+   * committed before they answer, so none is lost either way. */
+  for (int i = 0; i < HTTP_DRAIN_SECONDS * 100 && atomic_load(&s->active) > 0; i++) {
+    struct timespec ten_ms = { 0, 10 * 1000 * 1000 };
+    nanosleep(&ten_ms, NULL);
+  }
+  MHD_stop_daemon(s->daemon);
+  free(s);
+}
