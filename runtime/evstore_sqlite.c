@@ -7,7 +7,10 @@
  * user_version is the layout's version.
  *
  * Threads: SQLite connections are not shared between threads, so the store
- * keeps a pool of them; a call takes one, uses it, and gives it back.
+ * keeps a pool of them; a call takes one (opening one if none is idle),
+ * uses it, and gives it back.  At most EVSTORE_IDLE_CONNECTIONS stay open,
+ * each with a small page cache, so memory does not grow with the number of
+ * threads that ever used the store.
  * Reads run concurrently (WAL: readers never wait for the writer).  Writes
  * go through one transaction at a time per process (a mutex) and
  * BEGIN IMMEDIATE across processes (with a busy timeout), so a transaction
@@ -24,6 +27,8 @@
 #define EVSTORE_APPLICATION_ID 0x65666353   /* "efcS" */
 #define EVSTORE_LAYOUT_VERSION 1
 #define EVSTORE_BUSY_TIMEOUT_MS 10000
+#define EVSTORE_IDLE_CONNECTIONS 8       /* kept open for reuse; more are closed when released */
+#define EVSTORE_CACHE_KB 512             /* page cache per connection (SQLite's default is 2 MB) */
 
 enum stmt_id {
   S_GET, S_LIST_PK, S_LIST_ALL, S_SEQ_OF, S_NEXT_SEQ, S_INSERT, S_UPDATE, S_DELETE, S_GENERATION, S_BUMP,
@@ -54,9 +59,10 @@ struct conn {
 
 struct sqlite_store {
   char *path;
-  pthread_mutex_t lock;      /* guards idle */
+  pthread_mutex_t lock;      /* guards idle, nidle */
   pthread_mutex_t writer;    /* one write transaction at a time in this process */
   struct conn *idle;
+  int nidle;
 };
 
 struct sqlite_txn {
@@ -153,7 +159,10 @@ static struct conn *conn_open(const char *path, char *err, size_t err_size, int 
     return NULL;
   }
   /* WAL lets readers run beside the writer; FULL makes each commit durable. */
-  if (exec(c->db, "PRAGMA journal_mode = WAL") != SQLITE_OK || exec(c->db, "PRAGMA synchronous = FULL") != SQLITE_OK) {
+  char cache[64];
+  snprintf(cache, sizeof cache, "PRAGMA cache_size = -%d", EVSTORE_CACHE_KB);
+  if (exec(c->db, "PRAGMA journal_mode = WAL") != SQLITE_OK || exec(c->db, "PRAGMA synchronous = FULL") != SQLITE_OK ||
+      exec(c->db, cache) != SQLITE_OK) {
     snprintf(err, err_size, "cannot set up the journal: %s", sqlite3_errmsg(c->db));
     conn_free(c);
     return NULL;
@@ -170,7 +179,10 @@ static struct conn *conn_open(const char *path, char *err, size_t err_size, int 
 static struct conn *acquire(struct sqlite_store *s) {
   pthread_mutex_lock(&s->lock);
   struct conn *c = s->idle;
-  if (c) s->idle = c->next;
+  if (c) {
+    s->idle = c->next;
+    s->nidle--;
+  }
   pthread_mutex_unlock(&s->lock);
   if (c) return c;
   char err[300];
@@ -181,9 +193,14 @@ static struct conn *acquire(struct sqlite_store *s) {
 
 static void release(struct sqlite_store *s, struct conn *c) {
   pthread_mutex_lock(&s->lock);
-  c->next = s->idle;
-  s->idle = c;
+  int keep = s->nidle < EVSTORE_IDLE_CONNECTIONS;
+  if (keep) {
+    c->next = s->idle;
+    s->idle = c;
+    s->nidle++;
+  }
   pthread_mutex_unlock(&s->lock);
+  if (!keep) conn_free(c);
 }
 
 static char *column_text(sqlite3_stmt *st, int i, int *oom) {
@@ -338,6 +355,7 @@ static enum evstore_status sq_list(void *ctx, void *txn, const char *pk, struct 
 }
 
 static enum evstore_status sq_put(void *ctx, void *txn, const struct evstore_item *item, enum evstore_cond cond) {
+  (void)ctx;
   struct conn *c = ((struct sqlite_txn *)txn)->conn;
   sqlite3_stmt *st = c->stmt[S_SEQ_OF];
   sqlite3_bind_text(st, 1, item->pk, -1, SQLITE_STATIC);
@@ -423,6 +441,7 @@ struct evstore *evstore_open_sqlite(const char *path, char *err, size_t err_size
     return NULL;
   }
   s->idle = first;
+  s->nidle = 1;
   struct evstore *st = evstore_new(&sqlite_backend, s);
   if (!st) {
     snprintf(err, err_size, "out of memory");

@@ -138,11 +138,34 @@ static int is_json(const struct api_request *rq) {
   return ct && strncasecmp(ct, "application/json", 16) == 0 && (ct[16] == 0 || ct[16] == ';' || ct[16] == ' ');
 }
 
+/* Strict UTF-8, no NUL (a flow's source is text). */
+static int valid_text(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    unsigned c = *p;
+    if (c == 0) return 0;
+    if (c < 0x80) { p++; continue; }
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (len == 0 || c > 0xF4 || (size_t)(end - p) < len) return 0;
+    for (size_t i = 1; i < len; i++)
+      if ((p[i] & 0xC0) != 0x80) return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) || (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
+      return 0;
+    p += len;
+  }
+  return 1;
+}
+
 /* The body as JSON, or NULL after answering 400. */
 static struct json_object *json_body(struct call *c) {
   char why[300];
   if (c->rq->body_size == 0) {
     api_error_response(c->rs, API_BAD_REQUEST, "the request needs a JSON body");
+    return NULL;
+  }
+  /* json-c lets UTF-8-encoded surrogates through: check the bytes first. */
+  if (!valid_text(c->rq->body, c->rq->body_size)) {
+    api_error_response(c->rs, API_BAD_REQUEST, "the body is not valid JSON: it is not valid UTF-8");
     return NULL;
   }
   struct json_object *o = catalog_parse_json(c->rq->body, c->rq->body_size, API_MAX_JSON_DEPTH, why, sizeof why);
@@ -172,24 +195,6 @@ static int valid_app(const char *app) {
   size_t n = strlen(app);
   return n >= 1 && n <= CATALOG_APP_MAX &&
          strspn(app, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
-}
-
-/* Strict UTF-8, no NUL (a flow's source is text). */
-static int valid_text(const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s, *end = p + n;
-  while (p < end) {
-    unsigned c = *p;
-    if (c == 0) return 0;
-    if (c < 0x80) { p++; continue; }
-    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-    if (len == 0 || c > 0xF4 || (size_t)(end - p) < len) return 0;
-    for (size_t i = 1; i < len; i++)
-      if ((p[i] & 0xC0) != 0x80) return 0;
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) || (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
-      return 0;
-    p += len;
-  }
-  return 1;
 }
 
 /* ---- item objects --------------------------------------------------------- */

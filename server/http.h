@@ -4,12 +4,17 @@
  * (handlers.h), and owns everything that is HTTP's alone: the listening
  * socket, worker threads, body limits, connection timeouts, shutdown.
  *
- * Threads: a pool of event-driven workers (epoll), each serving many
- * connections, so a slow or idle client holds a connection slot, never a
- * thread; a connection idle for `timeout` seconds is closed.  Bodies are
- * read into memory up to the api's limit: a Content-Length over it is
- * answered 413 at once, a chunked body that grows over it is discarded and
- * answered 413 when it ends (or at once, past four times the limit).
+ * Threads: one per connection, up to max_connections.  Handlers block (a
+ * write waits for the store's writer, compiles, and fsyncs; POST /events
+ * waits for the engine), and with a pool of event-driven workers one
+ * blocked handler stalls every other connection of its worker: the load
+ * test ran twice as long that way.  A slow or idle client holds its own
+ * thread only, and only until it has been idle `timeout` seconds.
+ *
+ * Bodies are read into memory up to the api's limit: a Content-Length over
+ * it is answered 413 at once; a chunked body that grows over it is
+ * discarded and answered 413 when it ends (or at once, past four times the
+ * limit).
  */
 #ifndef EFC_HTTP_H
 #define EFC_HTTP_H
@@ -18,14 +23,12 @@
 #include "handlers.h"
 
 #define HTTP_DEFAULT_LISTEN   "127.0.0.1:8080"
-#define HTTP_DEFAULT_THREADS  8
 #define HTTP_DEFAULT_TIMEOUT  30      /* seconds a connection may stay idle */
-#define HTTP_DEFAULT_MAX_CONN 1000
+#define HTTP_DEFAULT_MAX_CONN 256     /* connections (and so threads) at once */
 #define HTTP_DRAIN_SECONDS    10      /* shutdown: how long requests in progress may take */
 
 struct http_options {
   const char *listen;           /* HOST:PORT, [IPV6]:PORT; port 0 picks a free one */
-  unsigned threads;             /* 0: HTTP_DEFAULT_THREADS */
   unsigned timeout;             /* 0: HTTP_DEFAULT_TIMEOUT */
   unsigned max_connections;     /* 0: HTTP_DEFAULT_MAX_CONN */
   int log;                      /* one line per request on stderr */

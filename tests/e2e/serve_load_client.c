@@ -154,28 +154,28 @@ static void next_request(struct client *c) {
     prepare(c, "POST", "/flow", "text/plain", body, 1);
     return;
   }
-  if (r < 450 || r >= 880) {                      /* reads: others' items, the loaded app's */
+  if (r < 600 || r >= 900) {                      /* reads: others' items, the loaded app's */
     int j = (int)(rand_r(&c->seed) % (unsigned)nclients);
     for (int k = 0; k < nclients && !clients_ready(j); k++) j = (j + 1) % nclients;   /* told "created": it is there */
     c->op = OP_READ;
-    if (r < 220) snprintf(path, sizeof path, "/flow/home_%d", j);
-    else if (r < 430) snprintf(path, sizeof path, "/event/Ping_%d", j);
-    else if (r < 450) snprintf(path, sizeof path, "/health");
-    else snprintf(path, sizeof path, r < 940 ? "/flow/timecard" : "/event/ScreenCaptured");
+    if (r < 280) snprintf(path, sizeof path, "/flow/home_%d", j);
+    else if (r < 560) snprintf(path, sizeof path, "/event/Ping_%d", j);
+    else if (r < 600) snprintf(path, sizeof path, "/health");
+    else snprintf(path, sizeof path, r < 950 ? "/flow/timecard" : "/event/ScreenCaptured");
     prepare(c, "GET", path, NULL, NULL, 1);
-  } else if (r < 500 && c->nlive) {                /* one of its own flows */
+  } else if (r < 640 && c->nlive) {                /* one of its own flows */
     c->op = OP_READ;
     snprintf(path, sizeof path, "/flow/%s", c->live[rand_r(&c->seed) % (unsigned)c->nlive]);
     prepare(c, "GET", path, NULL, NULL, 1);
-  } else if (r < 520) {                            /* one it deleted (or never made) */
+  } else if (r < 655) {                            /* one it deleted (or never made) */
     c->op = OP_READ_GONE;
     c->expect = 404;
     snprintf(path, sizeof path, "/flow/gone_%d_%d", c->id, r);
     prepare(c, "GET", path, NULL, NULL, 1);
-  } else if (r < 540) {
+  } else if (r < 670) {
     c->op = OP_LIST;
-    prepare(c, "GET", r < 530 ? "/flows" : "/events", NULL, NULL, 1);
-  } else if (r < 640) {                            /* create, or delete when it has enough */
+    prepare(c, "GET", r < 665 ? "/flows" : "/events", NULL, NULL, 1);
+  } else if (r < 730) {                            /* create, or delete when it has enough */
     if (c->nlive < MAX_LIVE) {
       c->op = OP_CREATE;
       c->expect = 201;
@@ -189,28 +189,28 @@ static void next_request(struct client *c) {
       snprintf(path, sizeof path, "/flow/%s", c->target);
       prepare(c, "DELETE", path, NULL, NULL, 1);
     }
-  } else if (r < 700 && c->nlive) {
+  } else if (r < 760 && c->nlive) {
     c->op = OP_DELETE;
     snprintf(c->target, sizeof c->target, "%s", c->live[rand_r(&c->seed) % (unsigned)c->nlive]);
     snprintf(path, sizeof path, "/flow/%s", c->target);
     prepare(c, "DELETE", path, NULL, NULL, 1);
-  } else if (r < 710) {                            /* delete what is not there */
+  } else if (r < 765) {                            /* delete what is not there */
     c->op = OP_DELETE_GONE;
     c->expect = 404;
     snprintf(path, sizeof path, "/flow/gone_%d", c->id);
     prepare(c, "DELETE", path, NULL, NULL, 1);
-  } else if (r < 720 && c->nlive) {                /* create what is there */
+  } else if (r < 770 && c->nlive) {                /* create what is there */
     c->op = OP_DUP;
     c->expect = 409;
     snprintf(body, sizeof body, "flow %s { on Ping_%d | map { n: n } -> emit Pong_%d }", c->live[0], c->id, c->id);
     prepare(c, "POST", "/flow", "text/plain", body, 1);
-  } else if (r < 790) {                            /* route update */
+  } else if (r < 810) {                            /* route update */
     c->op = OP_ROUTE;
     c->route_min = (int)(rand_r(&c->seed) % 10);
     routing_body(c, c->route_min, body, sizeof body);
     snprintf(path, sizeof path, "/route/Ping_%d", c->id);
     prepare(c, "POST", path, "application/json", body, 1);
-  } else if (r < 800) {
+  } else if (r < 815) {
     c->op = OP_BAD_ROUTE;
     c->expect = 400;
     snprintf(body, sizeof body, "{\"rules\": [{\"rule\": \"x\", \"entry\": \"home_%d\", \"kind\": \"flow\", \"pattern\": "
@@ -218,12 +218,12 @@ static void next_request(struct client *c) {
              c->id, c->id, c->id);
     snprintf(path, sizeof path, "/route/Ping_%d", c->id);
     prepare(c, "POST", path, "application/json", body, 1);
-  } else if (r < 810) {
+  } else if (r < 820) {
     c->op = OP_BAD_FLOW;
     c->expect = 400;
     snprintf(body, sizeof body, "flow bad_%d { on Ping_%d | map { n: m } -> emit Pong_%d }", c->id, c->id, c->id);
     prepare(c, "POST", "/flow", "text/plain", body, 1);
-  } else if (r < 830) {
+  } else if (r < 840) {
     c->op = OP_NO_TOKEN;
     c->expect = 401;
     prepare(c, "GET", "/flows", NULL, NULL, 0);
@@ -414,6 +414,7 @@ int main(int argc, char **argv) {
       curl_multi_remove_handle(multi, easy);
       finished(c, result);
       if (rss_warm < 0 && done_count >= total / 4) rss_warm = rss_kb(pid);
+      if (getenv("LOAD_RSS_TRACE") && done_count % (total / 10) == 0) fprintf(stderr, "rss at %ld: %ld kB\n", done_count, rss_kb(pid));
       if (sent_count < total) {
         next_request(c);
         curl_multi_add_handle(multi, easy);
