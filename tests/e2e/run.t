@@ -5,11 +5,17 @@
 cd "$ROOT"
 APP=tests/run/app.flow
 
-# --- the timecard example against its reviewed expected output -----------
+# --- every example with sample events, against its reviewed expected output
+for dir in examples/*/; do
+  name=$(basename "$dir")
+  [ -f "$dir/events.ndjson" ] && [ -f "$dir/expected.ndjson" ] || continue
+  flow=$(ls "$dir"*.flow | head -1)
+  "$EFC" run "$flow" --events "$dir/events.ndjson" --drain --out "$TMP/$name.ndjson" 2>"$TMP/err"
+  ok $? "$name: efc run succeeds"
+  same_file "$dir/expected.ndjson" "$TMP/$name.ndjson" "$name: output matches $dir""expected.ndjson"
+done
 "$EFC" run examples/timecard/timecard.flow --events examples/timecard/events.ndjson --drain \
   --out "$TMP/timecard.ndjson" 2>"$TMP/err"
-ok $? "timecard: efc run succeeds"
-same_file examples/timecard/expected.ndjson "$TMP/timecard.ndjson" "timecard: output matches examples/timecard/expected.ndjson"
 grep -q '400 events read' "$TMP/err"
 ok $? "timecard: the summary counts the 400 events read"
 
