@@ -395,8 +395,10 @@ int cmd_run(int argc, char **argv) {
   while ((len = next_line(&input)) != -1) {
     char *line = input.line;
     lineno++;
-    digest = hash_line(digest, line, (size_t)len);
-    if (lineno == 1) first = digest;
+    if (state_path) {   /* only a state file can resume, so only then is the input's identity kept */
+      digest = hash_line(digest, line, (size_t)len);
+      if (lineno == 1) first = digest;
+    }
     if (len == 0) continue;
     char reason[300];
     if (len > ENGINE_MAX_EVENT_BYTES) {

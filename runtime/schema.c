@@ -158,11 +158,18 @@ static int check(const struct schema *s, struct json_object *v, struct path *p, 
     for (size_t i = 0; i < s->nrequired; i++)
       if (!json_object_object_get_ex(v, s->required[i], NULL))
         return fail(p, reason, size, "missing required field `%s`%s", s->required[i], "");
-    for (size_t i = 0; i < s->nprops; i++) {
-      struct json_object *field;
-      if (!json_object_object_get_ex(v, s->props[i].name, &field)) continue;
-      p->names[p->n++] = s->props[i].name;
-      int rc = check(s->props[i].schema, field, p, reason, size);
+    /* Walk the event's fields (no hashing) and find each one's schema,
+     * trying first the property after the last one found: events usually
+     * list their fields in the order of their declaration. */
+    size_t next = 0;
+    json_object_object_foreach(v, name, field) {
+      size_t k = next;
+      if (k >= s->nprops || strcmp(s->props[k].name, name) != 0)
+        for (k = 0; k < s->nprops && strcmp(s->props[k].name, name) != 0; k++) {}
+      if (k == s->nprops) continue;   /* a field the schema does not declare: allowed */
+      next = k + 1;
+      p->names[p->n++] = s->props[k].name;
+      int rc = check(s->props[k].schema, field, p, reason, size);
       p->n--;
       if (rc) return rc;
     }
