@@ -98,6 +98,7 @@ demo: deps
 bench: $(EFC)
 	sh bench/compile.sh $(EFC)
 	sh bench/run.sh $(EFC)
+	sh bench/serve.sh $(EFC)
 
 install: $(EFC)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/efc/stdlib $(DESTDIR)$(PREFIX)/share/doc/efc

@@ -42,19 +42,31 @@ request = function()
 end
 EOF
 cat > "$DIR/write.lua" <<'EOF'
-local n = 0
-local id = tostring(math.random(1, 1000000))
+-- Each wrk thread (one connection each) creates a flow, then deletes it.
+-- The next request depends on the last answer (wrk may call request()
+-- once more than it sends).
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+local n, created = 0, nil
 request = function()
-  n = n + 1
-  if n % 2 == 1 then
-    return wrk.format("POST", "/flow", nil, string.format("flow w%s_%d { on ScreenCaptured | map { user: profile.user } -> emit IdleSeen }", id, n))
+  if created then return wrk.format("DELETE", "/flow/" .. created) end
+  return wrk.format("POST", "/flow", nil,
+    string.format("flow w%s_%d { on ScreenCaptured | map { user: profile.user } -> emit IdleSeen }", id, n))
+end
+response = function(status, headers, body)
+  if created then
+    created, n = nil, n + 1
+  elseif status == 201 then
+    created = string.format("w%s_%d", id, n)
   end
-  return wrk.format("DELETE", string.format("/flow/w%s_%d", id, n - 1))
 end
 EOF
 
-run() {   # run TITLE PATH [LUA] [CONNECTIONS]
-  out=$(wrk -t2 -c"${4:-$CONNS}" -d"${SECS}s" --latency ${3:+-s "$DIR/$3"} "$url$2")
+run() {   # run TITLE PATH [LUA] [CONNECTIONS] [THREADS]
+  out=$(wrk -t"${5:-2}" -c"${4:-$CONNS}" -d"${SECS}s" --latency ${3:+-s "$DIR/$3"} "$url$2")
   rate=$(echo "$out" | awk '/^Requests\/sec/ { printf "%.0f", $2 }')
   p50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
   p90=$(echo "$out" | awk '$1 == "90%" { print $2 }')
@@ -67,7 +79,8 @@ echo "efc serve on $url, store $DIR/store.db; wrk, ${SECS}s per run, $CONNS conn
 run "GET /flow/timecard" /flow/timecard
 run "POST /events (stateless flow)" /events idle.lua
 run "POST /events (aggregator window)" /events aggregate.lua
-run "POST /flow + DELETE /flow" / write.lua 4
+# One connection per wrk thread: a thread's DELETE must follow its POST.
+run "POST /flow + DELETE /flow" / write.lua 4 4
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 pid=

@@ -59,7 +59,7 @@ int cli_store_load(struct evstore *store, const char *path, const char *who) {
     evstore_list_free(&incoming);
     return 1;
   }
-  struct load l = { &incoming, { { 0 } }, { 0 } };
+  struct load l = { .incoming = &incoming };
   catalog_result_init(&l.result);
   enum evstore_status s = evstore_transact(store, load_txn, &l);
   int rc = 0;

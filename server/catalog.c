@@ -498,9 +498,12 @@ enum catalog_outcome catalog_remove_flow(const struct evstore_list *items, const
   const struct evstore_item *it = evstore_list_find(items, EVSTORE_PK_FLOW, flow);
   if (!it) return fail(r, CATALOG_NOT_FOUND, "no flow `%s`", flow);
   if (evstore_list_push(&change->deletes, it) != 0) return fail(r, CATALOG_INTERNAL, "out of memory");
+  char quoted[CATALOG_ID_MAX + 3];
+  snprintf(quoted, sizeof quoted, "\"%s\"", flow);
   for (size_t i = 0; i < items->count; i++) {
     const struct evstore_item *ev = &items->items[i];
-    if (strcmp(ev->pk, EVSTORE_PK_EVENTS) != 0 || !ev->routing) continue;
+    /* Only a routing that names the flow can change (ids need no escaping). */
+    if (strcmp(ev->pk, EVSTORE_PK_EVENTS) != 0 || !ev->routing || !strstr(ev->routing, quoted)) continue;
     struct json_object *routing = routing_of(ev);
     if (routing_drop_flow(routing, flow)) {
       struct evstore_item updated;

@@ -415,7 +415,10 @@ static void handle_set_route(struct call *c) {
   struct json_object *body = json_body(c);
   if (!body) return;
   struct write w = { .operation = op_set_routing, .id = c->id, .routing = body };
-  if (run_write(c, &w) == 0 && w.change.puts.count == 1) respond_json(c->rs, 200, item_object(&w.change.puts.items[0]));
+  if (run_write(c, &w) == 0) {
+    if (w.change.puts.count == 1) respond_json(c->rs, 200, item_object(&w.change.puts.items[0]));
+    else api_error_response(c->rs, API_INTERNAL, "the routing change wrote %zu items", w.change.puts.count);
+  }
   write_free(&w);
   json_object_put(body);
 }

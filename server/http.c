@@ -4,10 +4,17 @@
  * the headers (we decide about the body's size there), once per piece of
  * body (we append it), and once at the end (we answer).  State between the
  * calls lives in a struct exchange, freed when the request completes.
+ *
+ * At the end, a GET is answered on the spot; anything else may wait (for
+ * the store's writer, the compiler, an fsync, the engine), so it goes to a
+ * worker: the connection is suspended, a worker thread runs the handler,
+ * and resumes the connection, and libmicrohttpd calls on_request() once
+ * more to send the answer.  The polling threads never wait on a lock.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,21 +28,41 @@
 
 #define MAX_HEADERS 64
 
+struct exchange;
+
 struct http_server {
   struct MHD_Daemon *daemon;
   struct api *api;
   struct http_options opt;
   size_t max_body;
   atomic_int active;            /* requests between their first call and completion */
+  atomic_int stopping;          /* new requests get 503 */
   char address[80];
+  /* the workers and their queue */
+  pthread_t *workers;
+  unsigned nworkers;
+  pthread_mutex_t lock;         /* queue, busy, quit */
+  pthread_cond_t wake, idle;
+  struct exchange *head, *tail;
+  unsigned busy;
+  int quit;
 };
 
+/* A request between libmicrohttpd's calls. */
 struct exchange {
   char *body;
   size_t size, cap;
   size_t discarded;             /* bytes over the limit, thrown away */
   int too_large;
   struct timespec start;
+  /* handed to a worker: the request (copied), then its answer */
+  struct MHD_Connection *conn;
+  enum { X_READING, X_QUEUED, X_ANSWERED } state;
+  char *method, *url, *query;
+  struct api_header headers[MAX_HEADERS];
+  size_t nheaders;
+  struct api_response response;
+  struct exchange *next;
 };
 
 /* ---- listen addresses --------------------------------------------------- */
@@ -127,6 +154,11 @@ static enum MHD_Result collect_argument(void *cls, enum MHD_ValueKind kind, cons
 
 static enum MHD_Result send_response(struct http_server *s, struct MHD_Connection *conn, struct api_response *rs,
                                      const char *method, const char *url, struct exchange *x) {
+  if (!rs->body) {   /* out of memory when the answer was made */
+    rs->status = 500;
+    rs->body = strdup("{\"error\": \"internal\", \"message\": \"out of memory\"}\n");
+    rs->body_size = rs->body ? strlen(rs->body) : 0;
+  }
   struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(rs->body_size, rs->body, free);
   if (!r) {
     api_response_free(rs);
@@ -150,6 +182,75 @@ static enum MHD_Result send_response(struct http_server *s, struct MHD_Connectio
   return ok;
 }
 
+/* ---- workers ------------------------------------------------------------ */
+
+static void *worker(void *arg) {
+  struct http_server *s = arg;
+  pthread_mutex_lock(&s->lock);
+  for (;;) {
+    while (!s->head && !s->quit) pthread_cond_wait(&s->wake, &s->lock);
+    if (!s->head) break;
+    struct exchange *x = s->head;
+    s->head = x->next;
+    if (!s->head) s->tail = NULL;
+    s->busy++;
+    pthread_mutex_unlock(&s->lock);
+    struct api_request rq = {
+      .method = x->method, .path = x->url, .query = x->query, .headers = x->headers, .nheaders = x->nheaders,
+      .body = x->body ? x->body : "", .body_size = x->size,
+    };
+    api_handle(s->api, &rq, &x->response);
+    x->state = X_ANSWERED;
+    MHD_resume_connection(x->conn);   /* on_request() is called again: it sends the answer */
+    pthread_mutex_lock(&s->lock);
+    if (--s->busy == 0 && !s->head) pthread_cond_broadcast(&s->idle);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return NULL;
+}
+
+static char *copy(const char *v) { return strdup(v ? v : ""); }
+
+/* Hands the request to a worker: copies what libmicrohttpd owns, suspends
+ * the connection.  0, or -1 when out of memory. */
+static int dispatch(struct http_server *s, struct MHD_Connection *conn, struct exchange *x, const char *method,
+                    const char *url, const char *query, const struct headers *h) {
+  x->method = copy(method);
+  x->url = copy(url);
+  x->query = query ? copy(query) : NULL;
+  int oom = !x->method || !x->url || (query && !x->query);
+  for (size_t i = 0; i < h->count && !oom; i++) {
+    x->headers[i] = (struct api_header){ copy(h->items[i].name), copy(h->items[i].value) };
+    x->nheaders = i + 1;
+    oom = !x->headers[i].name || !x->headers[i].value;
+  }
+  if (oom) return -1;
+  x->conn = conn;
+  x->state = X_QUEUED;
+  x->next = NULL;
+  MHD_suspend_connection(conn);
+  pthread_mutex_lock(&s->lock);
+  if (s->tail) s->tail->next = x;
+  else s->head = x;
+  s->tail = x;
+  pthread_cond_signal(&s->wake);
+  pthread_mutex_unlock(&s->lock);
+  return 0;
+}
+
+static void exchange_free(struct exchange *x) {
+  free(x->body);
+  free(x->method);
+  free(x->url);
+  free(x->query);
+  for (size_t i = 0; i < x->nheaders; i++) {
+    free((char *)x->headers[i].name);
+    free((char *)x->headers[i].value);
+  }
+  api_response_free(&x->response);
+  free(x);
+}
+
 static enum MHD_Result too_large(struct http_server *s, struct MHD_Connection *conn, const char *method, const char *url,
                                  struct exchange *x, const char *size) {
   struct api_response rs = { 0 };
@@ -168,6 +269,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     clock_gettime(CLOCK_MONOTONIC, &x->start);
     *con_cls = x;
     atomic_fetch_add(&s->active, 1);
+    if (atomic_load(&s->stopping)) {
+      struct api_response rs = { 0 };
+      api_error_response(&rs, API_UNAVAILABLE, "the server is stopping");
+      x->too_large = 1;   /* answered: ignore any body */
+      return send_response(s, conn, &rs, method, url, x);
+    }
     const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (length) {
       char *end;
@@ -210,6 +317,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     x->size += n;
     return MHD_YES;
   }
+  if (x->state == X_ANSWERED) {   /* back from a worker */
+    x->state = X_READING;
+    return send_response(s, conn, &x->response, method, url, x);
+  }
+  if (x->state == X_QUEUED) return MHD_YES;
   if (x->too_large) return MHD_YES;   /* the 413 is queued */
   if (x->discarded) {
     char size[32];
@@ -221,6 +333,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
   struct query q = { .len = 0 };
   MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_argument, &q);
+  if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+    return dispatch(s, conn, x, method, url, q.len ? q.text : NULL, &h) == 0 ? MHD_YES : MHD_NO;
   struct api_request rq = {
     .method = method, .path = url, .query = q.len ? q.text : NULL,
     .headers = h.items, .nheaders = h.count,
@@ -237,8 +351,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   struct http_server *s = cls;
   struct exchange *x = *con_cls;
   if (!x) return;
-  free(x->body);
-  free(x);
+  exchange_free(x);
   *con_cls = NULL;
   atomic_fetch_sub(&s->active, 1);
 }
@@ -251,6 +364,20 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
 }
 
 /* ---- start and stop ----------------------------------------------------- */
+
+/* Stops the workers (after the queue is empty) and frees the server. */
+static void stop_workers(struct http_server *s) {
+  pthread_mutex_lock(&s->lock);
+  s->quit = 1;
+  pthread_cond_broadcast(&s->wake);
+  pthread_mutex_unlock(&s->lock);
+  for (unsigned i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
+  free(s->workers);
+  pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->wake);
+  pthread_cond_destroy(&s->idle);
+  free(s);
+}
 
 struct http_server *http_start(struct api *api, const struct http_options *opt, char *err, size_t err_size) {
   struct address a;
@@ -265,10 +392,27 @@ struct http_server *http_start(struct api *api, const struct http_options *opt, 
   if (opt) s->opt = *opt;
   s->max_body = api_max_body(api);
   atomic_init(&s->active, 0);
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  atomic_init(&s->stopping, 0);
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_cond_init(&s->wake, NULL);
+  pthread_cond_init(&s->idle, NULL);
+  s->nworkers = s->opt.workers ? s->opt.workers : HTTP_DEFAULT_WORKERS;
+  s->workers = calloc(s->nworkers, sizeof *s->workers);
+  unsigned started = 0;
+  while (s->workers && started < s->nworkers && pthread_create(&s->workers[started], NULL, worker, s) == 0) started++;
+  if (started < s->nworkers) {
+    s->nworkers = started;
+    snprintf(err, err_size, "cannot start the worker threads");
+    stop_workers(s);
+    return NULL;
+  }
+  unsigned threads = s->opt.threads ? s->opt.threads : HTTP_DEFAULT_THREADS;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG;
   if (a.ipv6) flags |= MHD_USE_IPv6;
   s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a.sa,
+                               MHD_OPTION_THREAD_POOL_SIZE, threads,
                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(s->opt.timeout ? s->opt.timeout : HTTP_DEFAULT_TIMEOUT),
                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)(s->opt.max_connections ? s->opt.max_connections
                                                                                              : HTTP_DEFAULT_MAX_CONN),
@@ -279,7 +423,7 @@ struct http_server *http_start(struct api *api, const struct http_options *opt, 
                                MHD_OPTION_END);
   if (!s->daemon) {
     snprintf(err, err_size, "cannot listen on %s (address in use, or not this machine's?)", listen);
-    free(s);
+    stop_workers(s);
     return NULL;
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -295,14 +439,21 @@ const char *http_address(const struct http_server *s) { return s->address; }
 
 void http_stop(struct http_server *s) {
   if (!s) return;
+  /* No new connections; new requests on open ones get 503. */
   MHD_socket fd = MHD_quiesce_daemon(s->daemon);
   if (fd != MHD_INVALID_SOCKET) close(fd);
-  /* Requests in progress finish and are answered; their writes are
-   * committed before they answer, so none is lost either way. */
+  atomic_store(&s->stopping, 1);
+  /* Every request given to a worker is finished and its connection
+   * resumed (libmicrohttpd must not stop with suspended connections);
+   * writes commit before they answer, so none is lost. */
+  pthread_mutex_lock(&s->lock);
+  while (s->head || s->busy) pthread_cond_wait(&s->idle, &s->lock);
+  pthread_mutex_unlock(&s->lock);
+  /* Answers on their way out get some time to reach their clients. */
   for (int i = 0; i < HTTP_DRAIN_SECONDS * 100 && atomic_load(&s->active) > 0; i++) {
     struct timespec ten_ms = { 0, 10 * 1000 * 1000 };
     nanosleep(&ten_ms, NULL);
   }
   MHD_stop_daemon(s->daemon);
-  free(s);
+  stop_workers(s);
 }

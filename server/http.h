@@ -4,12 +4,16 @@
  * (handlers.h), and owns everything that is HTTP's alone: the listening
  * socket, worker threads, body limits, connection timeouts, shutdown.
  *
- * Threads: one per connection, up to max_connections.  Handlers block (a
- * write waits for the store's writer, compiles, and fsyncs; POST /events
- * waits for the engine), and with a pool of event-driven workers one
- * blocked handler stalls every other connection of its worker: the load
- * test ran twice as long that way.  A slow or idle client holds its own
- * thread only, and only until it has been idle `timeout` seconds.
+ * Threads: a few event-driven polling threads (epoll) serve every
+ * connection, so a slow or idle client holds a connection slot, never a
+ * thread, and is closed after `timeout` idle seconds.  They answer GETs
+ * (store reads, which never wait) on the spot.  Every other request may
+ * wait (a write waits for the store's writer, compiles and fsyncs; POST
+ * /events waits for the engine), so it goes to a pool of worker threads
+ * while its connection is suspended: a waiting handler never stalls the
+ * other connections of its polling thread.  (Running the handlers in the
+ * polling threads made the load test twice as slow; a thread per
+ * connection halved the throughput of reads.)
  *
  * Bodies are read into memory up to the api's limit: a Content-Length over
  * it is answered 413 at once; a chunked body that grows over it is
@@ -23,12 +27,16 @@
 #include "handlers.h"
 
 #define HTTP_DEFAULT_LISTEN   "127.0.0.1:8080"
+#define HTTP_DEFAULT_THREADS  4       /* polling threads */
+#define HTTP_DEFAULT_WORKERS  8       /* threads for requests that may wait */
 #define HTTP_DEFAULT_TIMEOUT  30      /* seconds a connection may stay idle */
-#define HTTP_DEFAULT_MAX_CONN 256     /* connections (and so threads) at once */
+#define HTTP_DEFAULT_MAX_CONN 1000    /* connections at once; more are refused */
 #define HTTP_DRAIN_SECONDS    10      /* shutdown: how long requests in progress may take */
 
 struct http_options {
   const char *listen;           /* HOST:PORT, [IPV6]:PORT; port 0 picks a free one */
+  unsigned threads;             /* 0: HTTP_DEFAULT_THREADS */
+  unsigned workers;             /* 0: HTTP_DEFAULT_WORKERS */
   unsigned timeout;             /* 0: HTTP_DEFAULT_TIMEOUT */
   unsigned max_connections;     /* 0: HTTP_DEFAULT_MAX_CONN */
   int log;                      /* one line per request on stderr */
@@ -45,7 +53,8 @@ int http_parse_listen(const char *listen, int *loopback, char *err, size_t err_s
 struct http_server *http_start(struct api *api, const struct http_options *opt, char *err, size_t err_size);
 /* The address actually bound, e.g. "127.0.0.1:43117". */
 const char *http_address(const struct http_server *s);
-/* Stops accepting, lets requests in progress finish (up to
+/* Stops accepting (requests on open connections get 503), lets requests in
+ * progress finish (the workers' always; sending answers up to
  * HTTP_DRAIN_SECONDS), closes every connection and frees the server. */
 void http_stop(struct http_server *s);
 

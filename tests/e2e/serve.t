@@ -38,18 +38,21 @@ for ex in timecard/timecard productivity-coach/coach knowledge-base/kb; do
   "$EFC" store dump --store "$TMP/$name.db" > "$TMP/$name.dump"
   same_file "$TMP/out-$name/event-store.json" "$TMP/$name.dump" "$name: efc store dump gives back event-store.json byte for byte"
 done
+# The server parts use a frozen copy of the timecard example.
+"$EFC" compile tests/serve/timecard.flow -o "$TMP/out-served" 2>/dev/null
 "$EFC" store dump --store "$TMP/timecard.db" -o "$TMP/dump-o.json" --table Other
 jq -e '.[0].RequestItems | has("Other")' "$TMP/dump-o.json" > /dev/null
 ok $? "efc store dump -o FILE --table NAME"
-# Three applications in one store: shared events keep every application's rules.
-for name in timecard productivity-coach knowledge-base; do
-  "$EFC" store load "$TMP/out-$name" --store "$TMP/all.db" 2>/dev/null || break
+# Two applications in one store: the shared event keeps both applications' rules.
+for app in shop audit; do
+  "$EFC" compile "tests/serve/$app.flow" -o "$TMP/out-$app" 2>/dev/null &&
+    "$EFC" store load "$TMP/out-$app" --store "$TMP/all.db" 2>/dev/null || break
 done
-ok $? "the three examples load into one store"
+ok $? "two applications load into one store"
 "$EFC" store dump --store "$TMP/all.db" > "$TMP/all.dump"
-jq -e '[.[].RequestItems.EventStore[].PutRequest.Item | select(.SK.S == "ScreenCaptured") | .RoutingConfig.S | fromjson
-        | .rules[].entry] | sort == ["route1", "snapshot", "timecard"]' "$TMP/all.dump" > /dev/null
-ok $? "ScreenCaptured keeps the rules of timecard, coach and kb"
+jq -e '[.[].RequestItems.EventStore[].PutRequest.Item | select(.SK.S == "OrderPlaced") | .RoutingConfig.S | fromjson
+        | .rules[].entry] == ["audit", "big_orders"]' "$TMP/all.dump" > /dev/null
+ok $? "their shared event OrderPlaced keeps the rules of both"
 echo '[{"RequestItems": {"EventStore": [{"PutRequest": {"Item": {"PK": {"S": "flow"}, "SK": {"S": "x"}, "Data": {"S": "{}"}}}}]}}]' > "$TMP/nodata.json"
 "$EFC" store load "$TMP/nodata.json" --store "$TMP/all.db" 2> "$TMP/err"
 [ $? -eq 1 ] && grep -q "no declaration source" "$TMP/err"
@@ -58,22 +61,19 @@ echo '{"not": "batches"}' > "$TMP/bad.json"
 "$EFC" store load "$TMP/bad.json" --store "$TMP/all.db" 2> "$TMP/err"
 [ $? -eq 1 ] && grep -q "BatchWriteItem" "$TMP/err"
 ok $? "a file that is not event-store.json is refused with the reason"
-cat > "$TMP/clash.flow" <<'EOF'
-event ScreenCaptured from "capture.client" as "Screen Captured" { other: string }
-EOF
-"$EFC" compile "$TMP/clash.flow" -o "$TMP/out-clash" 2>/dev/null
+"$EFC" compile tests/serve/clash.flow -o "$TMP/out-clash" 2>/dev/null
 "$EFC" store load "$TMP/out-clash" --store "$TMP/all.db" 2> "$TMP/err"
-[ $? -eq 1 ] && grep -q "store:flow/timecard" "$TMP/err" && grep -q "nothing was loaded" "$TMP/err"
+[ $? -eq 1 ] && grep -q "store:flow/big_orders" "$TMP/err" && grep -q "nothing was loaded" "$TMP/err"
 ok $? "a load that breaks stored flows is refused with their diagnostics"
 "$EFC" store dump --store "$TMP/all.db" | cmp -s - "$TMP/all.dump"
 ok $? "... and leaves the store as it was"
-"$EFC" store dump --store "$TMP/out-timecard/timecard.efb" > /dev/null 2> "$TMP/err"
+"$EFC" store dump --store "$TMP/out-served/timecard.efb" > /dev/null 2> "$TMP/err"
 [ $? -eq 3 ]
 ok $? "a file that is not a store is refused (3)"
 
 # --- a server with a token, over the timecard output -----------------------
 echo "t0ken-$$" > "$TMP/token"
-start_server s1 --store "$TMP/served.db" --load "$TMP/out-timecard" --token-file "$TMP/token"
+start_server s1 --store "$TMP/served.db" --load "$TMP/out-served" --token-file "$TMP/token"
 [ "$URL" != "http://" ]
 ok $? "efc serve starts and prints its address ($URL)"
 AUTH=
@@ -88,7 +88,7 @@ req GET /health
 expect_status 200 "GET /health" '.status == "ok" and .events == 2 and .flows == 1 and .store == "sqlite"'
 
 # Round trip: every stored item, listed and fetched, equals what efc compile wrote.
-jq '[.[].RequestItems.EventStore[].PutRequest.Item]' "$TMP/out-timecard/event-store.json" > "$TMP/items.json"
+jq '[.[].RequestItems.EventStore[].PutRequest.Item]' "$TMP/out-served/event-store.json" > "$TMP/items.json"
 req GET /events
 expect_status 200 "GET /events" 'length == 2'
 cp "$TMP/body" "$TMP/events.json"
@@ -260,7 +260,7 @@ ok $? "every acknowledged write survived the stop ($acked acknowledged, $stored 
 stop_server
 
 # Without a token, the default address is loopback and every request is served.
-start_server s4 --store :memory: --load "$TMP/out-timecard"
+start_server s4 --store :memory: --load "$TMP/out-served"
 AUTH=
 req GET /health
 expect_status 200 "without --token: served on loopback" '.store == "memory"'

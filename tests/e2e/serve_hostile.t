@@ -8,7 +8,7 @@
 cd "$ROOT"
 trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$TMP"' EXIT
 
-"$EFC" compile examples/timecard/timecard.flow -o "$TMP/out" 2>/dev/null
+"$EFC" compile tests/serve/timecard.flow -o "$TMP/out" 2>/dev/null
 start_server h --store "$TMP/store.db" --load "$TMP/out" --timeout 2
 PORT=${URL##*:}
 alive() {   # alive NAME: the server answers GET /health

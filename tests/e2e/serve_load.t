@@ -15,7 +15,7 @@ CLIENTS=32
 
 ${CC:-cc} -O2 -o "$TMP/load" tests/e2e/serve_load_client.c $(pkg-config --cflags --libs libcurl json-c) 2> "$TMP/cc.err"
 ok $? "build the load client"
-"$EFC" compile examples/timecard/timecard.flow -o "$TMP/out" 2>/dev/null
+"$EFC" compile tests/serve/timecard.flow -o "$TMP/out" 2>/dev/null
 start_server load --store "$TMP/store.db" --load "$TMP/out" --token "load-$$"
 [ "$URL" != "http://" ]
 ok $? "start the server ($URL)"

@@ -154,14 +154,14 @@ static void next_request(struct client *c) {
     prepare(c, "POST", "/flow", "text/plain", body, 1);
     return;
   }
-  if (r < 600 || r >= 900) {                      /* reads: others' items, the loaded app's */
+  if (r < 600 || r >= 860) {                      /* reads: others' items, the loaded app's */
     int j = (int)(rand_r(&c->seed) % (unsigned)nclients);
     for (int k = 0; k < nclients && !clients_ready(j); k++) j = (j + 1) % nclients;   /* told "created": it is there */
     c->op = OP_READ;
     if (r < 280) snprintf(path, sizeof path, "/flow/home_%d", j);
     else if (r < 560) snprintf(path, sizeof path, "/event/Ping_%d", j);
     else if (r < 600) snprintf(path, sizeof path, "/health");
-    else snprintf(path, sizeof path, r < 950 ? "/flow/timecard" : "/event/ScreenCaptured");
+    else snprintf(path, sizeof path, r < 940 ? "/flow/timecard" : "/event/ScreenCaptured");
     prepare(c, "GET", path, NULL, NULL, 1);
   } else if (r < 640 && c->nlive) {                /* one of its own flows */
     c->op = OP_READ;
@@ -175,7 +175,7 @@ static void next_request(struct client *c) {
   } else if (r < 670) {
     c->op = OP_LIST;
     prepare(c, "GET", r < 665 ? "/flows" : "/events", NULL, NULL, 1);
-  } else if (r < 730) {                            /* create, or delete when it has enough */
+  } else if (r < 720) {                            /* create, or delete when it has enough */
     if (c->nlive < MAX_LIVE) {
       c->op = OP_CREATE;
       c->expect = 201;
@@ -189,28 +189,28 @@ static void next_request(struct client *c) {
       snprintf(path, sizeof path, "/flow/%s", c->target);
       prepare(c, "DELETE", path, NULL, NULL, 1);
     }
-  } else if (r < 760 && c->nlive) {
+  } else if (r < 750 && c->nlive) {
     c->op = OP_DELETE;
     snprintf(c->target, sizeof c->target, "%s", c->live[rand_r(&c->seed) % (unsigned)c->nlive]);
     snprintf(path, sizeof path, "/flow/%s", c->target);
     prepare(c, "DELETE", path, NULL, NULL, 1);
-  } else if (r < 765) {                            /* delete what is not there */
+  } else if (r < 755) {                            /* delete what is not there */
     c->op = OP_DELETE_GONE;
     c->expect = 404;
     snprintf(path, sizeof path, "/flow/gone_%d", c->id);
     prepare(c, "DELETE", path, NULL, NULL, 1);
-  } else if (r < 770 && c->nlive) {                /* create what is there */
+  } else if (r < 760 && c->nlive) {                /* create what is there */
     c->op = OP_DUP;
     c->expect = 409;
     snprintf(body, sizeof body, "flow %s { on Ping_%d | map { n: n } -> emit Pong_%d }", c->live[0], c->id, c->id);
     prepare(c, "POST", "/flow", "text/plain", body, 1);
-  } else if (r < 810) {                            /* route update */
+  } else if (r < 805) {                            /* route update */
     c->op = OP_ROUTE;
     c->route_min = (int)(rand_r(&c->seed) % 10);
     routing_body(c, c->route_min, body, sizeof body);
     snprintf(path, sizeof path, "/route/Ping_%d", c->id);
     prepare(c, "POST", path, "application/json", body, 1);
-  } else if (r < 815) {
+  } else if (r < 810) {
     c->op = OP_BAD_ROUTE;
     c->expect = 400;
     snprintf(body, sizeof body, "{\"rules\": [{\"rule\": \"x\", \"entry\": \"home_%d\", \"kind\": \"flow\", \"pattern\": "
@@ -218,12 +218,12 @@ static void next_request(struct client *c) {
              c->id, c->id, c->id);
     snprintf(path, sizeof path, "/route/Ping_%d", c->id);
     prepare(c, "POST", path, "application/json", body, 1);
-  } else if (r < 820) {
+  } else if (r < 815) {
     c->op = OP_BAD_FLOW;
     c->expect = 400;
     snprintf(body, sizeof body, "flow bad_%d { on Ping_%d | map { n: m } -> emit Pong_%d }", c->id, c->id, c->id);
     prepare(c, "POST", "/flow", "text/plain", body, 1);
-  } else if (r < 840) {
+  } else if (r < 835) {
     c->op = OP_NO_TOKEN;
     c->expect = 401;
     prepare(c, "GET", "/flows", NULL, NULL, 0);

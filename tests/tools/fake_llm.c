@@ -2,6 +2,7 @@
  * summarizer's tests (tests/e2e/views.t builds it with cc).
  *
  *   fake_llm --port-file F --log F --model M --prompt P [--image F] [--text F] [--key K] [--hang-ms N]
+ *            [--answers F]
  *
  * It checks every request as a real endpoint would see it: POST
  * /v1/chat/completions, JSON, the bearer key, one user message whose content
@@ -16,6 +17,11 @@
  *   no-choices    200 with JSON that has no choices
  *   flaky-429     429 (Retry-After: 0) and 200, alternately
  *   always-429    429, always
+ *
+ * With --answers F (lines "IMAGE<TAB>ANSWER", IMAGE a PNG file relative to
+ * F's folder), any of
+ * those images is accepted and model M answers with its line's text: a
+ * fake that "knows" what a few pictures show (examples/knowledge-base).
  *
  * Each request is logged as "MODEL STATUS" on a line of --log.  The server
  * stops by itself after 300 s in case a test forgets it.
@@ -35,6 +41,9 @@
 static const char *port_file, *log_file, *want_model, *want_prompt, *want_key;
 static char *want_image_b64, *want_text;
 static long hang_ms = 20000;
+/* --answers: the base64 of each known image and what the model says of it. */
+static struct answer { char *b64, *text; } answers[64];
+static int nanswers;
 static int flaky_count;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -130,11 +139,15 @@ static const char *check(struct MHD_Connection *c, const char *url, struct json_
     return snprintf(why, size, "the prompt is \"%.100s\", expected \"%.100s\"", str(p0, "text"), want_prompt), why;
   const char *type = str(p1, "type");
   if (type && strcmp(type, "image_url") == 0) {
-    if (!want_image_b64) return "an image was sent but none was expected";
+    if (!want_image_b64 && !nanswers) return "an image was sent but none was expected";
     if (!json_object_object_get_ex(p1, "image_url", &img) || !str(img, "url")) return "image_url.url is missing";
     const char *u = str(img, "url"), *comma = strstr(u, ";base64,");
     if (strncmp(u, "data:image/png;base64,", 22) != 0 || !comma)
       return snprintf(why, size, "the image URL starts with \"%.30s\", expected data:image/png;base64,", u), why;
+    int known = 0;
+    for (int i = 0; i < nanswers; i++) known |= strcmp(comma + 8, answers[i].b64) == 0;
+    if (known) return NULL;
+    if (!want_image_b64) return "the image is none of the --answers images";
     if (strcmp(comma + 8, want_image_b64) != 0)
       return snprintf(why, size, "the image payload (%zu base64 chars) is not the base64 of the test image (%zu)",
                       strlen(comma + 8), strlen(want_image_b64)), why;
@@ -211,8 +224,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     json_object_object_get_ex(m0, "content", &content);
     p1 = json_object_array_get_idx(content, 1);
     int is_image = str(p1, "type") && strcmp(str(p1, "type"), "image_url") == 0;
-    char text[200];
+    char text[1024];
     snprintf(text, sizeof text, "  A summary of %s (model %s).\n", is_image ? "an image/png image" : "a text", model);
+    if (is_image) {
+      struct json_object *iu;
+      const char *u = json_object_object_get_ex(p1, "image_url", &iu) ? str(iu, "url") : NULL;
+      const char *comma = u ? strstr(u, ";base64,") : NULL;
+      for (int i = 0; comma && i < nanswers; i++)
+        if (strcmp(comma + 8, answers[i].b64) == 0) snprintf(text, sizeof text, "%s", answers[i].text);
+    }
     struct json_object *o = json_object_new_object(), *choices = json_object_new_array(), *ch = json_object_new_object(),
                        *mo = json_object_new_object();
     json_object_object_add(mo, "role", json_object_new_string("assistant"));
@@ -250,10 +270,27 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--hang-ms")) hang_ms = atol(v);
     else if (!strcmp(k, "--image")) { char *d = slurp(v, &n); want_image_b64 = b64((unsigned char *)d, n); free(d); }
     else if (!strcmp(k, "--text")) want_text = slurp(v, &n);
+    else if (!strcmp(k, "--answers")) {
+      char *d = slurp(v, &n), *save = NULL;
+      for (char *line = strtok_r(d, "\n", &save); line && nanswers < 64; line = strtok_r(NULL, "\n", &save)) {
+        char *tab = strchr(line, '\t');
+        if (!tab) { fprintf(stderr, "fake_llm: %s: a line without a tab\n", v); return 2; }
+        *tab = 0;
+        char path[4096];   /* relative to the answers file's folder */
+        const char *slash = strrchr(v, '/');
+        if (line[0] == '/' || !slash) snprintf(path, sizeof path, "%s", line);
+        else snprintf(path, sizeof path, "%.*s/%s", (int)(slash - v), v, line);
+        char *img = slurp(path, &n);
+        answers[nanswers].b64 = b64((unsigned char *)img, n);
+        answers[nanswers++].text = strdup(tab + 1);
+        free(img);
+      }
+      free(d);
+    }
     else { fprintf(stderr, "fake_llm: unknown option %s\n", k); return 2; }
   }
   if (!port_file || !log_file || !want_model || !want_prompt) {
-    fprintf(stderr, "usage: fake_llm --port-file F --log F --model M --prompt P [--image F] [--text F] [--key K] [--hang-ms N]\n");
+    fprintf(stderr, "usage: fake_llm --port-file F --log F --model M --prompt P [--image F] [--text F] [--key K] [--hang-ms N] [--answers F]\n");
     return 2;
   }
   struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
