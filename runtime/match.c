@@ -84,20 +84,6 @@ struct match_scratch {
     bool oom;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 64;
-    while (nc < need)
-        nc *= 2;
-    void *q = realloc(*p, nc * elem);
-    if (q == NULL)
-        return -1;
-    *p = q;
-    *cap = nc;
-    return 0;
-}
 
 /* Stamp arrays grow zero-filled (0 = "not this event"). */
 static int grow_zero(uint32_t **p, size_t *cap, size_t need)
@@ -105,7 +91,7 @@ static int grow_zero(uint32_t **p, size_t *cap, size_t need)
     if (need <= *cap)
         return 0;
     size_t old = *cap;
-    if (grow((void **)p, cap, need, sizeof **p) != 0)
+    if (ms_grow((void **)p, cap, need, sizeof **p) != 0)
         return -1;
     memset(*p + old, 0, (*cap - old) * sizeof **p);
     return 0;
@@ -200,8 +186,8 @@ struct walk {
 static int add_leaf(struct walk *w, struct json_object *v, uint32_t pid)
 {
     struct match_scratch *x = w->x;
-    if (grow((void **)&x->leaves, &x->leaves_cap, x->leaves_n + 1, sizeof *x->leaves) != 0 ||
-        grow((void **)&x->memb, &x->memb_cap, x->memb_n + x->stack_n, sizeof *x->memb) != 0)
+    if (ms_grow((void **)&x->leaves, &x->leaves_cap, x->leaves_n + 1, sizeof *x->leaves) != 0 ||
+        ms_grow((void **)&x->memb, &x->memb_cap, x->memb_n + x->stack_n, sizeof *x->memb) != 0)
         return -1;
     struct leaf *l = &x->leaves[x->leaves_n];
     memset(l, 0, sizeof *l);
@@ -229,7 +215,7 @@ static int add_leaf(struct walk *w, struct json_object *v, uint32_t pid)
         const char *t = ms_number_text(v, buf, &n);
         l->type = LT_NUM;
         l->numeric = (uint8_t)mv_number_scaled(t, n, &l->scaled);
-        if (grow((void **)&x->text, &x->text_cap, x->text_n + n + 1, 1) != 0)
+        if (ms_grow((void **)&x->text, &x->text_cap, x->text_n + n + 1, 1) != 0)
             return -1;
         memcpy(x->text + x->text_n, t, n);
         l->text_off = (uint32_t)x->text_n;
@@ -271,7 +257,7 @@ static int walk_array(struct walk *w, struct json_object *arr, size_t plen, uint
         struct json_object *e = json_object_array_get_idx(arr, i);
         enum json_type t = json_object_get_type(e);
         if (t == json_type_object || t == json_type_array) {
-            if (grow((void **)&x->stack, &x->stack_cap, x->stack_n + 2, sizeof *x->stack) != 0)
+            if (ms_grow((void **)&x->stack, &x->stack_cap, x->stack_n + 2, sizeof *x->stack) != 0)
                 return -1;
             x->stack[x->stack_n++] = id;
             x->stack[x->stack_n++] = (uint32_t)i;
@@ -298,7 +284,7 @@ static int walk_object(struct walk *w, struct json_object *obj, size_t plen, uin
         size_t len = plen ? plen + 1 + kn : kn;
         if (len > w->set->max_path_len)
             continue; /* longer than any path a pattern names */
-        if (grow((void **)&x->path, &x->pathbuf_cap, len + 1, 1) != 0)
+        if (ms_grow((void **)&x->path, &x->pathbuf_cap, len + 1, 1) != 0)
             return -1;
         uint64_t h = MV_FNV_INIT;
         if (plen) {
@@ -471,7 +457,7 @@ static void add_bucket(struct match_scratch *x, const struct u32vec *b)
 {
     if (b == NULL)
         return;
-    if (grow((void **)&x->cands, &x->cands_cap, x->cands_n + b->n, sizeof *x->cands) != 0) {
+    if (ms_grow((void **)&x->cands, &x->cands_cap, x->cands_n + b->n, sizeof *x->cands) != 0) {
         x->oom = true;
         return;
     }
@@ -588,7 +574,7 @@ static void probe_leaf(struct match_scratch *x, const struct match_set *s, struc
 static bool mark_arrays(struct match_scratch *x, const struct match_set *s, const struct subrule *sr)
 {
     if (grow_zero(&x->arr_stamp, &x->arr_stamp_cap, (size_t)x->arrays + 1) != 0 ||
-        grow((void **)&x->arr_level, &x->arr_cap, (size_t)x->arrays + 1, sizeof *x->arr_level) != 0)
+        ms_grow((void **)&x->arr_level, &x->arr_cap, (size_t)x->arrays + 1, sizeof *x->arr_level) != 0)
         return false;
     if (++x->vgen == 0) {
         memset(x->arr_stamp, 0, x->arr_stamp_cap * sizeof *x->arr_stamp);
@@ -654,7 +640,7 @@ static bool tried_before(struct match_scratch *x, size_t base, size_t top, size_
         if (x->tried[i] == len && memcmp(x->tried + i + 1, x->mstack + 2 * top, len * sizeof *x->tried) == 0)
             return true;
     }
-    if (grow((void **)&x->tried, &x->tried_cap, x->tried_n + 1 + len, sizeof *x->tried) != 0) {
+    if (ms_grow((void **)&x->tried, &x->tried_cap, x->tried_n + 1 + len, sizeof *x->tried) != 0) {
         x->oom = true;
         return true;
     }
@@ -709,7 +695,7 @@ static void check_subrule(struct match_scratch *x, const struct match_set *s, ui
     if (!verify(x, s, sr, 0, 0))
         return;
     x->rule_stamp[sr->rule] = x->gen;
-    if (grow((void **)&x->out, &x->out_cap, x->out_n + 1, sizeof *x->out) != 0) {
+    if (ms_grow((void **)&x->out, &x->out_cap, x->out_n + 1, sizeof *x->out) != 0) {
         x->oom = true;
         return;
     }
@@ -731,7 +717,7 @@ static int prepare(struct match_scratch *x, const struct match_set *s)
         grow_zero(&x->rule_stamp, &x->rule_cap, s->rules_n + 1) != 0 ||
         grow_zero(&x->path_stamp, &x->path_cap, s->paths_n + 1) != 0)
         return -1;
-    if (grow((void **)&x->path_head, &x->path_head_cap, x->path_cap, sizeof *x->path_head) != 0)
+    if (ms_grow((void **)&x->path_head, &x->path_head_cap, x->path_cap, sizeof *x->path_head) != 0)
         return -1;
     if (++x->gen == 0) {
         memset(x->sub_stamp, 0, x->sub_cap * sizeof *x->sub_stamp);
@@ -771,7 +757,7 @@ size_t match_event(const struct match_set *s, struct match_scratch *x, const str
             room += l->n;
         }
     }
-    if (grow((void **)&x->text, &x->text_cap, room + 1, 1) != 0)
+    if (ms_grow((void **)&x->text, &x->text_cap, room + 1, 1) != 0)
         return MATCH_ERROR;
     x->text_n = room;
     for (size_t i = 0; i < x->leaves_n; i++) {
@@ -800,7 +786,7 @@ size_t match_event(const struct match_set *s, struct match_scratch *x, const str
     /* Verify.  Each step adds at most one leaf's pairs to the membership
      * stack, so size it once. */
     size_t need = 2 * ((size_t)x->max_memb * s->max_cons + 1);
-    if (grow((void **)&x->mstack, &x->mstack_cap, need, sizeof *x->mstack) != 0)
+    if (ms_grow((void **)&x->mstack, &x->mstack_cap, need, sizeof *x->mstack) != 0)
         return MATCH_ERROR;
     for (size_t i = 0; i < x->cands_n; i++)
         check_subrule(x, s, x->cands[i]);
