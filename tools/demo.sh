@@ -19,6 +19,12 @@ echo
 echo "== the bytecode (efc disasm $OUT/timecard.efb, first lines)"
 "$EFC" disasm "$OUT/timecard.efb" | head -30
 echo
+echo "== efc run: the whole app over 400 sample events, as EventBridge would route them"
+"$EFC" run examples/timecard/timecard.flow --events examples/timecard/events.ndjson --drain \
+  --out "$OUT/timecards.ndjson" --dead-letter "$OUT/dead-letter.ndjson"
+echo "first timecard entries ($OUT/timecards.ndjson):"
+if command -v jq >/dev/null; then head -3 "$OUT/timecards.ndjson" | jq -c .detail; else head -3 "$OUT/timecards.ndjson"; fi
+echo
 echo "== and a mistake, as the compiler reports it"
 printf 'import std.envelope\nevent Shot from "capture.client" extends Envelope {}\nevent Out { app: string }\nflow f {\n  on Shot where aplication.name == "x"\n  | map { app: application.name }\n  -> emit Out\n}\n' > "$OUT/mistake.flow"
 "$EFC" check "$OUT/mistake.flow" || true
