@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <json-c/json.h>
 #include "evstore.h"
+#include "utf8.h"
 
 #define EVSTORE_MAX_TRIES 16   /* runs of a transaction's function before CONFLICT is returned */
 
@@ -69,24 +70,9 @@ const char *evstore_backend_name(const struct evstore *st) { return st->backend-
 
 /* ---- checks ------------------------------------------------------------- */
 
-/* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF), no NUL. */
+/* Strict UTF-8, no NUL. */
 static int valid_utf8(const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s, *end = p + n;
-  while (p < end) {
-    unsigned c = *p;
-    if (c == 0) return 0;
-    if (c < 0x80) { p++; continue; }
-    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-    if (len == 0 || c > 0xF4 || (size_t)(end - p) < len) return 0;
-    for (size_t i = 1; i < len; i++)
-      if ((p[i] & 0xC0) != 0x80) return 0;
-    if (c == 0xE0 && p[1] < 0xA0) return 0;               /* overlong */
-    if (c == 0xED && p[1] >= 0xA0) return 0;              /* surrogate */
-    if (c == 0xF0 && p[1] < 0x90) return 0;               /* overlong */
-    if (c == 0xF4 && p[1] >= 0x90) return 0;              /* > U+10FFFF */
-    p += len;
-  }
-  return 1;
+  return memchr(s, 0, n) == NULL && utf8_invalid_at(s, n) < 0;
 }
 
 static int valid_key(const char *pk, const char *sk) {

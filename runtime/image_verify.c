@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "utf8.h"
 
 static const struct op_info {
   const char *name;
@@ -112,31 +113,6 @@ static const char *block_problem(const struct image *image, uint32_t b,
   return NULL;
 }
 
-/* Offset of the first invalid byte of a UTF-8 string, or -1 if valid. */
-static long utf8_invalid_at(const uint8_t *s, uint32_t len)
-{
-  uint32_t i = 0;
-  while (i < len) {
-    uint8_t c = s[i];
-    uint32_t n, cp, min;
-    if (c < 0x80) { i++; continue; }
-    else if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; min = 0x10000; }
-    else return (long)i;
-    if (len - i <= n)
-      return (long)i;
-    for (uint32_t j = 1; j <= n; j++) {
-      if ((s[i + j] & 0xC0) != 0x80)
-        return (long)i;
-      cp = (cp << 6) | (s[i + j] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return (long)i;
-    i += n + 1;
-  }
-  return -1;
-}
 
 static int verify_constants(struct verifier *v)
 {

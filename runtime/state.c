@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "state.h"
+#include "utf8.h"
 
 /* Items per backend page: big enough to amortise a query, small enough
  * that a page of 256 KiB values stays bounded. */
@@ -131,41 +132,6 @@ void state_page_free(struct state_page *page)
 
 /* ---- argument checks ----------------------------------------------------- */
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-  size_t i = 0;
-  while (i < n) {
-    unsigned c = s[i];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4, cp = c & 0x07;
-    } else {
-      return 0;
-    }
-    if (n - i < len)
-      return 0;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xC0) != 0x80)
-        return 0;
-      cp = cp << 6 | (s[i + k] & 0x3F);
-    }
-    if (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
-      return 0;
-    if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))
-      return 0;
-    i += len;
-  }
-  return 1;
-}
 
 /* A non-empty (unless may_be_empty) UTF-8 string of at most max bytes. */
 static enum state_status check_string(struct state_store *st, const char *op, const char *what,
@@ -178,7 +144,7 @@ static enum state_status check_string(struct state_store *st, const char *op, co
     return state_fail(st, STATE_INVALID, "%s: %s is empty", op, what);
   if (n > max)
     return state_fail(st, STATE_INVALID, "%s: %s is longer than %zu bytes", op, what, max);
-  if (!utf8_valid((const unsigned char *)s, n))
+  if (utf8_invalid_at(s, n) >= 0)
     return state_fail(st, STATE_INVALID, "%s: %s is not valid UTF-8", op, what);
   return STATE_OK;
 }
@@ -205,7 +171,7 @@ static enum state_status check_value(struct state_store *st, const char *op, con
   if (n > STATE_MAX_VALUE)
     return state_fail(st, STATE_INVALID, "%s: value is longer than %d bytes", op,
                       STATE_MAX_VALUE);
-  if (!utf8_valid((const unsigned char *)value, n))
+  if (utf8_invalid_at(value, n) >= 0)
     return state_fail(st, STATE_INVALID, "%s: value is not valid UTF-8", op);
   json_tokener_reset(st->tokener);
   /* n + 1 hands json-c the terminating NUL, which ends a bare number. */

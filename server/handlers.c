@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include "catalog.h"
 #include "handlers.h"
+#include "utf8.h"
 #include "ingest.h"
 
 #define RESPONSE_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -140,20 +141,7 @@ static int is_json(const struct api_request *rq) {
 
 /* Strict UTF-8, no NUL (a flow's source is text). */
 static int valid_text(const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s, *end = p + n;
-  while (p < end) {
-    unsigned c = *p;
-    if (c == 0) return 0;
-    if (c < 0x80) { p++; continue; }
-    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-    if (len == 0 || c > 0xF4 || (size_t)(end - p) < len) return 0;
-    for (size_t i = 1; i < len; i++)
-      if ((p[i] & 0xC0) != 0x80) return 0;
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) || (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))
-      return 0;
-    p += len;
-  }
-  return 1;
+  return memchr(s, 0, n) == NULL && utf8_invalid_at(s, n) < 0;
 }
 
 /* The body as JSON, or NULL after answering 400. */

@@ -268,5 +268,6 @@ int main(void) {
     cmocka_unit_test(test_combiner_too_large_to_keep),
     cmocka_unit_test(test_window_without_opened),
   };
+  cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
