@@ -13,16 +13,8 @@ unset EFC_LLM_URL EFC_LLM_MODEL EFC_LLM_API_KEY EFC_LLM_TIMEOUT_MS EFC_LLM_RETRI
       EFC_LLM_BACKOFF_MAX_MS EFC_LLM_MAX_TOKENS EFC_BLOB_DIR EFC_BLOB_MAX_BYTES EFC_POCKETSPHINX_MODELDIR
 
 # --- the fake LLM on a free loopback port -----------------------------------
-cc -O1 -o "$TMP/fake_llm" tests/tools/fake_llm.c $(pkg-config --cflags --libs libmicrohttpd json-c) -lpthread 2>"$TMP/cc.err"
-ok $? "the fake chat-completions server builds"
-"$TMP/fake_llm" --port-file "$TMP/port" --log "$TMP/llm.log" --model kb-model \
-  --prompt "What is on screen? Answer in two sentences." --answers "$K/llm-answers.tsv" &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$TMP"' EXIT
-for _ in $(seq 1 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
-PORT=$(cat "$TMP/port" 2>/dev/null)
-[ -n "$PORT" ]
-ok $? "the server listens on loopback (port $PORT)"
+start_fake_llm --model kb-model \
+  --prompt "What is on screen? Answer in two sentences." --answers "$K/llm-answers.tsv"
 
 # --- the run, from a folder of its own (kb.sqlite is written there) --------
 W="$TMP/work"

@@ -18,3 +18,17 @@ same_file() {
   if cmp -s "$1" "$2"; then ok 0 "$3"; else ok 1 "$3"; diff -u "$1" "$2" | head -40 | diag; fi
 }
 done_testing() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }
+
+# start_fake_llm ARGS...: builds tests/tools/fake_llm.c and starts it on a free
+# loopback port with ARGS; sets SERVER (pid) and PORT, stops it at exit.
+start_fake_llm() {
+  cc -O1 -o "$TMP/fake_llm" "$ROOT/tests/tools/fake_llm.c" $(pkg-config --cflags --libs libmicrohttpd json-c) -lpthread 2>"$TMP/cc.err"
+  ok $? "the fake chat-completions server builds"
+  "$TMP/fake_llm" --port-file "$TMP/port" --log "$TMP/llm.log" "$@" &
+  SERVER=$!
+  trap 'kill $SERVER 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$TMP"' EXIT
+  for _ in $(seq 1 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+  PORT=$(cat "$TMP/port" 2>/dev/null)
+  [ -n "$PORT" ]
+  ok $? "the server listens on loopback (port $PORT)"
+}

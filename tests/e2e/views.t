@@ -19,16 +19,8 @@ skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N # SKIP $1"; }
 ms() { date +%s%3N; }
 
 # --- the loopback server ---------------------------------------------------
-cc -O1 -o "$TMP/fake_llm" tests/tools/fake_llm.c $(pkg-config --cflags --libs libmicrohttpd json-c) -lpthread 2>"$TMP/cc.err"
-ok $? "the fake chat-completions server builds"
-"$TMP/fake_llm" --port-file "$TMP/port" --log "$TMP/llm.log" --model test-model --prompt "$PROMPT" --key test-key \
-  --image tests/views/screen.png --text tests/views/notes.txt --hang-ms 20000 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; [ -n "$KEEP" ] || rm -rf "$TMP"' EXIT
-for _ in $(seq 1 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
-PORT=$(cat "$TMP/port" 2>/dev/null)
-[ -n "$PORT" ]
-ok $? "the server listens on loopback (port $PORT)"
+start_fake_llm --model test-model --prompt "$PROMPT" --key test-key \
+  --image tests/views/screen.png --text tests/views/notes.txt --hang-ms 20000
 LLM="http://127.0.0.1:$PORT/v1"
 
 # --- the blob folder -------------------------------------------------------
