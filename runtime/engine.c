@@ -31,7 +31,8 @@ struct engine {
   const char **rule_event;       /* rule id -> the event it matches (entry's events[pattern]) */
   uint32_t *matched;             /* scratch for match_event */
   struct declared_event *events;
-  struct json_object *event_index;   /* "source\x1fdetail-type" -> index in events */
+  uint32_t *event_slots;         /* open addressing on (source, detail-type): index in events + 1 */
+  size_t event_slots_cap;        /* a power of two, at least twice the events */
   const struct native_stage ***natives;   /* [entry][stage] for CALL stages */
   struct engine_stats stats;
   struct queued *queue;
@@ -40,6 +41,8 @@ struct engine {
   int64_t last_time;             /* latest event time seen: when --drain closes open windows */
   uint64_t seq;                  /* emissions for this line: deterministic ids */
   const char *event_name;        /* the event of the rule being run (stage_event_name); NULL otherwise */
+  int has_windows;               /* some stage can close a window by time */
+  int advanced;                  /* engine_advance has looked at the state once */
 };
 
 struct stage_run {
@@ -53,6 +56,19 @@ struct stage_run {
 };
 
 static const char *kstr(const struct image *img, uint16_t k) { return img->consts[k].as.string.bytes; }
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+/* The declared events are found by (source, detail-type) for every event
+ * routed, so they have their own small hash table. */
+static size_t event_slot_hash(const char *source, const char *detail_type) {
+  uint64_t h = fnv(1469598103934665603ull, source, strlen(source) + 1);   /* the NUL separates the two */
+  return (size_t)fnv(h, detail_type, strlen(detail_type));
+}
 
 static void dead_letter(struct engine *e, const char *reason, struct json_object *event) {
   e->stats.dead_lettered++;
@@ -128,6 +144,7 @@ struct engine *engine_new(struct image *img, struct state_store *state, const st
       if (en->stages[s].kind != STAGE_CALL) continue;
       const char *name = kstr(img, en->stages[s].name);
       e->natives[i][s] = stage_find(name);
+      if (e->natives[i][s] && e->natives[i][s]->close) e->has_windows = 1;
       if (!e->natives[i][s]) {
         snprintf(err, err_size, "flow `%s` uses the stage `%s`, which this runtime does not provide", kstr(img, en->name), name);
         engine_free(e);
@@ -135,16 +152,23 @@ struct engine *engine_new(struct image *img, struct state_store *state, const st
       }
     }
   }
-  e->event_index = json_object_new_object();
+  for (e->event_slots_cap = 8; e->event_slots_cap < 2 * (size_t)img->nevents; e->event_slots_cap *= 2) {}
+  if (!(e->event_slots = calloc(e->event_slots_cap, sizeof *e->event_slots))) {
+    snprintf(err, err_size, "out of memory");
+    engine_free(e);
+    return NULL;
+  }
   for (uint32_t i = 0; i < img->nevents; i++) {
     const struct image_event *ev = &img->events[i];
     struct declared_event *d = &e->events[i];
-    char key[1024];
-    snprintf(key, sizeof key, "%s\x1f%s", kstr(img, ev->source), kstr(img, ev->detail_type));
-    json_object_object_add(e->event_index, key, json_object_new_int64(i));
     d->name = kstr(img, ev->name);
     d->source = kstr(img, ev->source);
     d->detail_type = kstr(img, ev->detail_type);
+    size_t mask = e->event_slots_cap - 1, k = event_slot_hash(d->source, d->detail_type) & mask;
+    while (e->event_slots[k] && !(strcmp(e->events[e->event_slots[k] - 1].source, d->source) == 0 &&
+                                  strcmp(e->events[e->event_slots[k] - 1].detail_type, d->detail_type) == 0))
+      k = (k + 1) & mask;
+    e->event_slots[k] = i + 1;   /* the same pair declared twice: the last one wins */
     struct json_object *text = json_tokener_parse(kstr(img, ev->schema));
     d->schema = schema_compile(text);
     json_object_put(text);
@@ -170,7 +194,7 @@ void engine_free(struct engine *e) {
   free(e->stats.rule_matches);
   for (uint32_t i = 0; e->img && e->events && i < e->img->nevents; i++) schema_free(e->events[i].schema);
   free(e->events);
-  json_object_put(e->event_index);
+  free(e->event_slots);
   for (uint32_t i = 0; e->img && e->natives && i < e->img->nentries; i++) free(e->natives[i]);
   free(e->natives);
   for (size_t i = e->qhead; i < e->qhead + e->qlen; i++) json_object_put(e->queue[i].event);
@@ -184,18 +208,27 @@ const char *engine_rule_name(const struct engine *e, size_t rule) { return rule 
 
 /* ---- emitting ----------------------------------------------------------- */
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n) {
-  const unsigned char *p = data;
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
+static char *put_hex(char *p, uint64_t v, int digits) {
+  for (int i = digits - 1; i >= 0; i--, v >>= 4) p[i] = "0123456789abcdef"[v & 15];
+  return p + digits;
 }
 
-/* A UUID-shaped id derived from (input line, emission number): the same input gives the same ids. */
-static void event_id(struct engine *e, char *buf, size_t size) {
+/* A UUID-shaped id derived from (input line, emission number): the same
+ * input gives the same ids.  buf holds at least 37 bytes. */
+static void event_id(struct engine *e, char buf[static 37]) {
   uint64_t key[2] = { (uint64_t)e->line, e->seq++ };
   uint64_t a = fnv(1469598103934665603ull, key, sizeof key), b = fnv(a ^ 0x9e3779b97f4a7c15ull, key, sizeof key);
-  snprintf(buf, size, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
-           (unsigned)a & 0xfff, (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffull));
+  char *p = put_hex(buf, a >> 32, 8);                  /* xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx */
+  *p++ = '-';
+  p = put_hex(p, (a >> 16) & 0xffff, 4);
+  *p++ = '-';
+  *p++ = '4';
+  p = put_hex(p, a & 0xfff, 3);
+  *p++ = '-';
+  p = put_hex(p, ((b >> 48) & 0x3fff) | 0x8000, 4);
+  *p++ = '-';
+  p = put_hex(p, b & 0xffffffffffffull, 12);
+  *p = 0;
 }
 
 static int enqueue(struct engine *e, struct json_object *event, int hop) {
@@ -258,7 +291,7 @@ static int do_emit(struct stage_run *run, const struct stage *st) {
   char source[512], detail_type[512], id[48], when[40];
   if (eval_arg_string(run, st, "source", source, sizeof source) || eval_arg_string(run, st, "detail-type", detail_type, sizeof detail_type))
     return stage_fail(run, "cannot evaluate the envelope of the emitted event");
-  event_id(e, id, sizeof id);
+  event_id(e, id);
   vm_format_time(run->now, when, sizeof when);
   struct json_object *ev = json_object_new_object();
   json_object_object_add(ev, "version", json_object_new_string("0"));
@@ -539,6 +572,11 @@ static int close_window(struct engine *e, const struct window *w, int64_t now) {
 static int drain_queue(struct engine *e);
 
 int engine_advance(struct engine *e, int64_t now_ms) {
+  /* Without a stage that keeps windows, only windows an older version of
+   * the application left in the state can expire: they are dropped on
+   * the first look, which saves a state query per event after it. */
+  if (e->advanced && !e->has_windows) return 0;
+  e->advanced = 1;
   for (;;) {
     struct window_list l = { 0 };
     enum state_status s = state_expired(e->state, now_ms, 256, collect, &l);
@@ -597,17 +635,41 @@ void engine_set_event_clock(struct engine *e, int64_t ms) {
 /* ---- events ------------------------------------------------------------- */
 
 static const struct declared_event *declared(struct engine *e, const char *source, const char *detail_type) {
-  char key[1024];
-  struct json_object *at;
-  if ((size_t)snprintf(key, sizeof key, "%s\x1f%s", source, detail_type) >= sizeof key) return NULL;
-  if (!json_object_object_get_ex(e->event_index, key, &at)) return NULL;
-  return &e->events[json_object_get_int64(at)];
+  size_t mask = e->event_slots_cap - 1;
+  for (size_t k = event_slot_hash(source, detail_type) & mask; e->event_slots[k]; k = (k + 1) & mask) {
+    const struct declared_event *d = &e->events[e->event_slots[k] - 1];
+    if (strcmp(d->source, source) == 0 && strcmp(d->detail_type, detail_type) == 0) return d;
+  }
+  return NULL;
 }
 
-static const char *string_field(struct json_object *o, const char *name) {
-  struct json_object *v;
-  if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string)) return NULL;
-  return json_object_get_string(v);
+/* The envelope fields routing reads, in one pass over the top level
+ * (cheaper than four hash lookups in an envelope of nine fields). */
+struct envelope_fields {
+  const char *source, *detail_type, *time;
+  struct json_object *detail;
+};
+
+static const char *string_value(struct json_object *v) {
+  return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static void envelope_fields(struct json_object *ev, struct envelope_fields *f) {
+  memset(f, 0, sizeof *f);
+  json_object_object_foreach(ev, name, value) {
+    switch (name[0]) {
+    case 's':
+      if (strcmp(name, "source") == 0) f->source = string_value(value);
+      break;
+    case 'd':
+      if (strcmp(name, "detail") == 0) f->detail = value;
+      else if (strcmp(name, "detail-type") == 0) f->detail_type = string_value(value);
+      break;
+    case 't':
+      if (strcmp(name, "time") == 0) f->time = string_value(value);
+      break;
+    }
+  }
 }
 
 /* One event (input or emitted): check, match, run. */
@@ -616,17 +678,17 @@ static int route(struct engine *e, struct json_object *ev, int hop) {
     dead_letter(e, "not an EventBridge event: the line is JSON but not an object", ev);
     return 0;
   }
-  const char *source = string_field(ev, "source"), *detail_type = string_field(ev, "detail-type");
-  struct json_object *detail;
-  if (!source || !detail_type || !json_object_object_get_ex(ev, "detail", &detail) ||
-      !json_object_is_type(detail, json_type_object)) {
+  struct envelope_fields f;
+  envelope_fields(ev, &f);
+  const char *source = f.source, *detail_type = f.detail_type, *time = f.time;
+  struct json_object *detail = f.detail;
+  if (!source || !detail_type || !json_object_is_type(detail, json_type_object)) {
     dead_letter(e, !source ? "not an EventBridge event: `source` is missing or not a string"
                    : !detail_type ? "not an EventBridge event: `detail-type` is missing or not a string"
                    : "not an EventBridge event: `detail` is missing or not an object", ev);
     return 0;
   }
   int64_t now;
-  const char *time = string_field(ev, "time");
   if (e->opt.wall_clock) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

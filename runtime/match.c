@@ -162,12 +162,22 @@ const char *ms_number_text(struct json_object *v, char buf[64], size_t *n)
         *n = strlen(buf);
         return buf;
     }
+    /* Integers are written by hand: snprintf would cost more than the
+     * rest of the matching of a typical event. */
     int64_t i = json_object_get_int64(v);
-    if (i == INT64_MAX)
-        snprintf(buf, 64, "%llu", (unsigned long long)json_object_get_uint64(v));
-    else
-        snprintf(buf, 64, "%lld", (long long)i);
-    *n = strlen(buf);
+    uint64_t u = i == INT64_MAX ? json_object_get_uint64(v) : i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+    char digits[24];
+    size_t k = 0;
+    do
+        digits[k++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    size_t len = 0;
+    if (i < 0)
+        buf[len++] = '-';
+    while (k > 0)
+        buf[len++] = digits[--k];
+    buf[len] = 0;
+    *n = len;
     return buf;
 }
 
@@ -242,7 +252,8 @@ static int add_leaf(struct walk *w, struct json_object *v, uint32_t pid)
     return 0;
 }
 
-static int walk_object(struct walk *w, struct json_object *obj, size_t plen, uint64_t phash, int depth);
+static int walk_object(struct walk *w, struct json_object *obj, size_t plen, uint64_t phash,
+                       const uint64_t *first, int depth);
 
 static int walk_array(struct walk *w, struct json_object *arr, size_t plen, uint64_t phash, uint32_t pid,
                       int depth)
@@ -261,7 +272,7 @@ static int walk_array(struct walk *w, struct json_object *arr, size_t plen, uint
                 return -1;
             x->stack[x->stack_n++] = id;
             x->stack[x->stack_n++] = (uint32_t)i;
-            int rc = t == json_type_object ? walk_object(w, e, plen, phash, depth + 1)
+            int rc = t == json_type_object ? walk_object(w, e, plen, phash, w->set->paths[pid].first, depth + 1)
                                            : walk_array(w, e, plen, phash, pid, depth + 1);
             x->stack_n -= 2;
             if (rc != 0)
@@ -273,33 +284,38 @@ static int walk_array(struct walk *w, struct json_object *arr, size_t plen, uint
     return 0;
 }
 
-static int walk_object(struct walk *w, struct json_object *obj, size_t plen, uint64_t phash, int depth)
+/* first: the first bytes of the keys that extend this object's path to a
+ * path of the set (struct path); the other keys are skipped unhashed. */
+static int walk_object(struct walk *w, struct json_object *obj, size_t plen, uint64_t phash,
+                       const uint64_t *first, int depth)
 {
     struct match_scratch *x = w->x;
     if (depth > MATCH_MAX_EVENT_DEPTH)
         return 0;
     json_object_object_foreach(obj, key, val)
     {
+        unsigned char k0 = (unsigned char)key[0];
+        if (!(first[k0 >> 6] & (1ULL << (k0 & 63))))
+            continue;
         size_t kn = strlen(key);
         size_t len = plen ? plen + 1 + kn : kn;
         if (len > w->set->max_path_len)
-            continue; /* longer than any path a pattern names */
-        if (ms_grow((void **)&x->path, &x->pathbuf_cap, len + 1, 1) != 0)
-            return -1;
+            continue; /* longer than any path a pattern names; x->path holds the others */
         uint64_t h = MV_FNV_INIT;
         if (plen) {
             x->path[plen] = '.';
             h = mv_fnv_byte(phash, '.');
         }
         memcpy(x->path + len - kn, key, kn);
-        h = mv_fnv(h, key, kn);
+        for (size_t i = 0; i < kn; i++)
+            h = mv_fnv_byte(h, (unsigned char)key[i]);
         uint32_t pid = ms_path_find(w->set, x->path, len, h);
         if (pid == MATCH_NONE)
             continue;
         int rc = 0;
         switch (json_object_get_type(val)) {
         case json_type_object:
-            rc = walk_object(w, val, len, h, depth + 1);
+            rc = walk_object(w, val, len, h, w->set->paths[pid].first, depth + 1);
             break;
         case json_type_array:
             rc = walk_array(w, val, len, h, pid, depth + 1);
@@ -744,7 +760,9 @@ size_t match_event(const struct match_set *s, struct match_scratch *x, const str
         return 0;
 
     struct walk w = {s, x};
-    if (s->paths_n > 0 && walk_object(&w, ev, 0, MV_FNV_INIT, 1) != 0)
+    if (ms_grow((void **)&x->path, &x->pathbuf_cap, s->max_path_len + 1, 1) != 0)
+        return MATCH_ERROR;
+    if (s->paths_n > 0 && walk_object(&w, ev, 0, MV_FNV_INIT, s->root_first, 1) != 0)
         return MATCH_ERROR;
 
     /* Room for folded copies (equals-ignore-case family), then fix the

@@ -182,6 +182,12 @@ uint32_t ms_path_find(const struct match_set *s, const char *name, size_t n, uin
     }
 }
 
+static void first_byte_add(uint64_t first[4], char c)
+{
+    unsigned char b = (unsigned char)c;
+    first[b >> 6] |= 1ULL << (b & 63);
+}
+
 static int path_intern1(struct match_set *s, const char *name, size_t n, bool used, uint32_t *out)
 {
     uint64_t h = mv_fnv(MV_FNV_INIT, name, n);
@@ -213,6 +219,16 @@ static int path_intern1(struct match_set *s, const char *name, size_t n, bool us
     memset(p, 0, sizeof *p);
     if (ms_pool_add(s, name, n, &p->off) != 0)
         return -1;
+    /* Where this path extends another by a key, that key's first byte
+     * (0 for the empty key): the walk skips keys whose first byte no
+     * path has at that place. */
+    first_byte_add(s->root_first, n > 0 ? name[0] : 0);
+    for (size_t i = 0; i < n; i++)
+        if (name[i] == '.') {
+            uint32_t parent = ms_path_find(s, name, i, mv_fnv(MV_FNV_INIT, name, i));
+            if (parent != MATCH_NONE) /* always: path_intern interns the prefixes first */
+                first_byte_add(s->paths[parent].first, i + 1 < n ? name[i + 1] : 0);
+        }
     p->len = (uint32_t)n;
     p->hash = h;
     p->used = used;

@@ -166,6 +166,11 @@ struct path {
     struct u32vec exist;  /* sub-rules anchored on "any leaf here"      */
     struct u32vec ranges; /* pairs (matcher, sub-rule): numeric anchors */
     struct u32vec cidrs;  /* pairs (matcher, sub-rule): cidr anchors    */
+    /* A bit per byte value: the first bytes of the keys that extend this
+     * path to another path of the set ("a.b.c" sets 'b' on "a", for the
+     * keys "b" and "b.c", and 'c' on "a.b"); the walk skips the other
+     * keys of an event's object without hashing them. */
+    uint64_t first[4];
 };
 
 struct akey {
@@ -208,6 +213,7 @@ struct match_set {
     uint32_t *path_map; /* slot -> path index + 1 */
     size_t path_map_cap;
     size_t max_path_len;
+    uint64_t root_first[4]; /* as path.first, for the event's top level */
 
     struct akey *keys;  /* open addressing */
     size_t keys_n, keys_cap;

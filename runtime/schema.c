@@ -11,7 +11,12 @@ enum kind { K_ANY, K_OBJECT, K_ARRAY, K_STRING, K_INTEGER, K_NUMBER, K_BOOLEAN, 
 struct property {
   const char *name;            /* borrowed from the retained schema object */
   struct schema *schema;
+  int required;
 };
+
+/* Objects with at most this many properties are checked in one pass over
+ * their fields, without hashing: see check_fields. */
+#define FAST_PROPS 64
 
 struct schema {
   enum kind kind;
@@ -19,6 +24,7 @@ struct schema {
   struct json_object *constant;   /* owned reference, or NULL */
   const char **required;
   size_t nrequired;
+  size_t nrequired_props;         /* how many of `required` are properties */
   struct property *props;
   size_t nprops;
   struct schema *items;
@@ -59,10 +65,16 @@ static struct schema *compile_node(struct json_object *o, int depth) {
     json_object_object_foreach(v, name, sub) {
       struct schema *child = compile_node(sub, depth + 1);
       if (!child) goto fail;
-      s->props[s->nprops++] = (struct property){ name, child };
+      s->props[s->nprops++] = (struct property){ name, child, 0 };
     }
   }
   if (json_object_object_get_ex(o, "items", &v) && !(s->items = compile_node(v, depth + 1))) goto fail;
+  for (size_t i = 0; i < s->nrequired; i++)
+    for (size_t k = 0; k < s->nprops; k++)
+      if (s->required[i] && strcmp(s->required[i], s->props[k].name) == 0 && !s->props[k].required) {
+        s->props[k].required = 1;
+        s->nrequired_props++;
+      }
   return s;
 fail:
   schema_free(s);
@@ -99,24 +111,32 @@ static const char *json_kind(struct json_object *v) {
   }
 }
 
-static int has_kind(struct json_object *v, enum kind k) {
+static int has_kind(struct json_object *v, enum json_type t, enum kind k) {
   switch (k) {
   case K_ANY: return 1;
-  case K_NULL: return v == NULL;
-  case K_OBJECT: return v && json_object_is_type(v, json_type_object);
-  case K_ARRAY: return v && json_object_is_type(v, json_type_array);
-  case K_STRING: return v && json_object_is_type(v, json_type_string);
-  case K_BOOLEAN: return v && json_object_is_type(v, json_type_boolean);
-  case K_NUMBER: return v && (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double));
+  case K_NULL: return t == json_type_null;
+  case K_OBJECT: return t == json_type_object;
+  case K_ARRAY: return t == json_type_array;
+  case K_STRING: return t == json_type_string;
+  case K_BOOLEAN: return t == json_type_boolean;
+  case K_NUMBER: return t == json_type_int || t == json_type_double;
   case K_INTEGER:
-    if (!v) return 0;
-    if (json_object_is_type(v, json_type_int)) return 1;
-    if (!json_object_is_type(v, json_type_double)) return 0;
+    if (t == json_type_int) return 1;
+    if (t != json_type_double) return 0;
     /* JSON Schema: 1.0 is an integer. */
     double d = json_object_get_double(v);
     return d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d;
   }
   return 0;
+}
+
+/* const: strings (the envelope's source and detail-type) compared as bytes. */
+static int equals_constant(const struct schema *s, struct json_object *v, enum json_type t) {
+  if (json_object_is_type(s->constant, json_type_string))
+    return t == json_type_string && json_object_get_string_len(v) == json_object_get_string_len(s->constant) &&
+           memcmp(json_object_get_string(v), json_object_get_string(s->constant),
+                  (size_t)json_object_get_string_len(v)) == 0;
+  return vm_equal(s->constant, v);
 }
 
 /* The path to the failing value, as a stack of names or indices; it is
@@ -144,37 +164,87 @@ static int fail(const struct path *p, char *reason, size_t size, const char *fmt
   return -1;
 }
 
+static int check(const struct schema *s, struct json_object *v, struct path *p, char *reason, size_t size);
+
+/* The property named `name`: first the one after the last found (events
+ * usually list their fields in the order of their declaration), then all. */
+static size_t find_property(const struct schema *s, const char *name, size_t next) {
+  if (next < s->nprops && s->props[next].name[0] == name[0] && strcmp(s->props[next].name, name) == 0) return next;
+  for (size_t k = 0; k < s->nprops; k++)
+    if (s->props[k].name[0] == name[0] && strcmp(s->props[k].name, name) == 0) return k;
+  return s->nprops;
+}
+
+static int check_property(const struct schema *s, size_t k, struct json_object *field, struct path *p, char *reason,
+                          size_t size) {
+  p->names[p->n++] = s->props[k].name;
+  int rc = check(s->props[k].schema, field, p, reason, size);
+  p->n--;
+  return rc;
+}
+
+static int missing(const struct path *p, char *reason, size_t size, const char *name) {
+  return fail(p, reason, size, "missing required field `%s`%s", name, "");
+}
+
+static int check_fields_slow(const struct schema *s, struct json_object *v, struct path *p, char *reason, size_t size);
+
+/* One pass over the object's fields finds each one's property and which
+ * required ones are there; only then are the fields checked, so a missing
+ * field is reported first, as check_fields_slow does. */
+static int check_fields(const struct schema *s, struct json_object *v, struct path *p, char *reason, size_t size) {
+  size_t found[FAST_PROPS], nfound = 0, nrequired = 0, next = 0;
+  struct json_object *fields[FAST_PROPS];
+  json_object_object_foreach(v, name, field) {
+    size_t k = find_property(s, name, next);
+    if (k == s->nprops) continue;   /* a field the schema does not declare: allowed */
+    if (nfound == FAST_PROPS) return check_fields_slow(s, v, p, reason, size);   /* keys are unique: never */
+    next = k + 1;
+    nrequired += (size_t)s->props[k].required;
+    found[nfound] = k;
+    fields[nfound++] = field;        /* json-c keeps keys unique: at most nprops fields */
+  }
+  if (nrequired < s->nrequired_props || s->nrequired > s->nrequired_props)   /* some missing, or not properties */
+    for (size_t i = 0; i < s->nrequired; i++)
+      if (s->required[i] && !json_object_object_get_ex(v, s->required[i], NULL)) return missing(p, reason, size, s->required[i]);
+  for (size_t i = 0; i < nfound; i++) {
+    int rc = check_property(s, found[i], fields[i], p, reason, size);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* Objects with very many properties: required fields by hash lookups. */
+static int check_fields_slow(const struct schema *s, struct json_object *v, struct path *p, char *reason, size_t size) {
+  for (size_t i = 0; i < s->nrequired; i++)
+    if (s->required[i] && !json_object_object_get_ex(v, s->required[i], NULL)) return missing(p, reason, size, s->required[i]);
+  size_t next = 0;
+  json_object_object_foreach(v, name, field) {
+    size_t k = find_property(s, name, next);
+    if (k == s->nprops) continue;
+    next = k + 1;
+    int rc = check_property(s, k, field, p, reason, size);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 static int check(const struct schema *s, struct json_object *v, struct path *p, char *reason, size_t size) {
-  if (s->constant && !vm_equal(s->constant, v))
+  enum json_type t = json_object_get_type(v);   /* json_type_null for NULL */
+  if (s->constant && !equals_constant(s, v, t))
     return fail(p, reason, size, "must be %s%s", json_object_to_json_string_ext(s->constant, JSON_C_TO_STRING_PLAIN), "");
-  if (!has_kind(v, s->kind)) return fail(p, reason, size, "expected %s, got %s", kind_name(s->kind), json_kind(v));
-  if (s->date_time && v && json_object_is_type(v, json_type_string)) {
+  if (!has_kind(v, t, s->kind)) return fail(p, reason, size, "expected %s, got %s", kind_name(s->kind), json_kind(v));
+  if (s->date_time && t == json_type_string) {
     int64_t ms;
     if (vm_parse_time(json_object_get_string(v), &ms) != 0)
       return fail(p, reason, size, "expected an RFC 3339 date-time, got \"%.60s\"%s", json_object_get_string(v), "");
   }
   if (p->n >= MAX_DEPTH) return 0;
-  if (v && json_object_is_type(v, json_type_object)) {
-    for (size_t i = 0; i < s->nrequired; i++)
-      if (!json_object_object_get_ex(v, s->required[i], NULL))
-        return fail(p, reason, size, "missing required field `%s`%s", s->required[i], "");
-    /* Walk the event's fields (no hashing) and find each one's schema,
-     * trying first the property after the last one found: events usually
-     * list their fields in the order of their declaration. */
-    size_t next = 0;
-    json_object_object_foreach(v, name, field) {
-      size_t k = next;
-      if (k >= s->nprops || strcmp(s->props[k].name, name) != 0)
-        for (k = 0; k < s->nprops && strcmp(s->props[k].name, name) != 0; k++) {}
-      if (k == s->nprops) continue;   /* a field the schema does not declare: allowed */
-      next = k + 1;
-      p->names[p->n++] = s->props[k].name;
-      int rc = check(s->props[k].schema, field, p, reason, size);
-      p->n--;
-      if (rc) return rc;
-    }
+  if (t == json_type_object) {
+    int rc = s->nprops <= FAST_PROPS ? check_fields(s, v, p, reason, size) : check_fields_slow(s, v, p, reason, size);
+    if (rc) return rc;
   }
-  if (s->items && v && json_object_is_type(v, json_type_array)) {
+  if (s->items && t == json_type_array) {
     size_t n = json_object_array_length(v);
     for (size_t i = 0; i < n; i++) {
       p->names[p->n] = NULL;

@@ -59,18 +59,42 @@ int vm_parse_time(const char *s, int64_t *ms) {
   return 0;
 }
 
+static char *put_digits(char *p, int v, int n) {
+  for (int i = n - 1; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
+  return p + n;
+}
+
 void vm_format_time(int64_t ms, char *buf, size_t size) {
   int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
   int frac = (int)(ms - secs * 1000);
   time_t t = (time_t)secs;
   struct tm tm;
   gmtime_r(&t, &tm);
-  if (frac)
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  else
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
+  int year = tm.tm_year + 1900;
+  if (year < 0 || year > 9999 || size < 25) {   /* the rare cases: snprintf */
+    snprintf(buf, size, frac ? "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" : "%04d-%02d-%02dT%02d:%02d:%02dZ", year,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    return;
+  }
+  /* Written by hand: this runs for every emitted event, and snprintf
+   * would cost more than building the event. */
+  char *p = put_digits(buf, year, 4);
+  *p++ = '-';
+  p = put_digits(p, tm.tm_mon + 1, 2);
+  *p++ = '-';
+  p = put_digits(p, tm.tm_mday, 2);
+  *p++ = 'T';
+  p = put_digits(p, tm.tm_hour, 2);
+  *p++ = ':';
+  p = put_digits(p, tm.tm_min, 2);
+  *p++ = ':';
+  p = put_digits(p, tm.tm_sec, 2);
+  if (frac) {
+    *p++ = '.';
+    p = put_digits(p, frac, 3);
+  }
+  *p++ = 'Z';
+  *p = 0;
 }
 
 static int is_number(struct json_object *v) {
