@@ -64,14 +64,10 @@ static int fold(struct stage_run *run, struct json_object *aggs, const char *nam
       acc = json_object_new_array();
       json_object_object_add(aggs, name, acc);
     }
-    size_t len = json_object_array_length(acc);
-    if (fn[0] == 'd') {
-      for (size_t i = 0; i < len; i++)
-        if (vm_equal(json_object_array_get_idx(acc, i), in)) return 0;
-      if (len < DISTINCT_MAX) json_object_array_add(acc, json_object_get(in));
-    } else if ((int)len < list_limit(run, name)) {
+    if (fn[0] == 'd')
+      window_distinct_add(acc, in, DISTINCT_MAX);
+    else if ((int)json_object_array_length(acc) < list_limit(run, name))
       json_object_array_add(acc, json_object_get(in));
-    }
   }
   return 0;
 }

@@ -9,17 +9,21 @@ int64_t window_int(struct json_object *o, const char *name) {
   return json_object_object_get_ex(o, name, &v) ? json_object_get_int64(v) : 0;
 }
 
-int window_positive_arg(struct stage_run *run, const char *name, int64_t *out) {
+/* An integer (or duration) argument of at least `min`; 0 when not given. */
+static int int_arg(struct stage_run *run, const char *name, int64_t min, int64_t *out) {
   struct json_object *v;
   *out = 0;
   if (stage_arg(run, name, &v) != 0) return -1;
   if (v == VM_MISSING || !v) return 0;
-  int ok = json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0;
+  int ok = json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= min;
   if (ok) *out = json_object_get_int64(v);
   vm_release(v);
-  if (!ok) return stage_fail(run, "`%s` must be a positive integer", name), -1;
+  if (!ok) return stage_fail(run, min > 0 ? "`%s` must be a positive integer" : "`%s` must be 0 or a positive integer", name), -1;
   return 0;
 }
+
+int window_positive_arg(struct stage_run *run, const char *name, int64_t *out) { return int_arg(run, name, 1, out); }
+int window_nonnegative_arg(struct stage_run *run, const char *name, int64_t *out) { return int_arg(run, name, 0, out); }
 
 static struct json_object *empty_window(struct json_object *key) {
   struct json_object *w = json_object_new_object();
@@ -28,13 +32,19 @@ static struct json_object *empty_window(struct json_object *key) {
   return w;
 }
 
+int window_key(struct stage_run *run, struct json_object **key, char **key_json) {
+  struct json_object *by;
+  *key = NULL;
+  *key_json = NULL;
+  if (stage_arg(run, "by", &by) != 0) return -1;
+  *key = by == VM_MISSING ? NULL : by;
+  *key_json = strdup(*key ? json_object_to_json_string_ext(*key, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "null");
+  return *key_json ? 0 : -1;
+}
+
 int window_load(struct stage_run *run, struct window_run *w) {
   memset(w, 0, sizeof *w);
-  struct json_object *by;
-  if (stage_arg(run, "by", &by) != 0) return -1;
-  w->key = by == VM_MISSING ? NULL : by;
-  w->key_json = strdup(w->key ? json_object_to_json_string_ext(w->key, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "null");
-  if (!w->key_json) return -1;
+  if (window_key(run, &w->key, &w->key_json) != 0) return -1;
   struct state_key k;
   stage_state_key(run, w->key_json, &k);
   char *text = NULL;
@@ -51,6 +61,25 @@ int window_load(struct stage_run *run, struct window_run *w) {
     /* A stored value that is not a window is replaced: keep its version for the write. */
   }
   return 0;
+}
+
+void window_absorb(struct json_object *into, struct json_object *from) {
+  int64_t n = window_int(into, "count"), m = window_int(from, "count");
+  if (m == 0) return;
+  if (n == 0 || window_int(from, "first_time") < window_int(into, "first_time"))
+    json_object_object_add(into, "first_time", json_object_new_int64(window_int(from, "first_time")));
+  if (n == 0 || window_int(from, "last_time") > window_int(into, "last_time"))
+    json_object_object_add(into, "last_time", json_object_new_int64(window_int(from, "last_time")));
+  json_object_object_add(into, "count", json_object_new_int64(n + m));
+}
+
+int window_distinct_add(struct json_object *values, struct json_object *value, size_t max) {
+  size_t len = json_object_array_length(values);
+  for (size_t i = 0; i < len; i++)
+    if (vm_equal(json_object_array_get_idx(values, i), value)) return 0;
+  if (len >= max) return 0;
+  json_object_array_add(values, json_object_get(value));
+  return 1;
 }
 
 void window_add(struct stage_run *run, struct window_run *w) {
@@ -103,7 +132,7 @@ int window_restart(struct stage_run *run, struct window_run *w) {
   return 0;
 }
 
-static struct json_object *time_value(int64_t ms) {
+struct json_object *window_time(int64_t ms) {
   char buf[40];
   vm_format_time(ms, buf, sizeof buf);
   return json_object_new_string(buf);
@@ -114,8 +143,8 @@ struct json_object *window_output(struct json_object *window) {
   json_object_object_get_ex(window, "key", &key);
   json_object_object_add(out, "key", json_object_get(key));
   json_object_object_add(out, "count", json_object_new_int64(window_int(window, "count")));
-  json_object_object_add(out, "first_time", time_value(window_int(window, "first_time")));
-  json_object_object_add(out, "last_time", time_value(window_int(window, "last_time")));
+  json_object_object_add(out, "first_time", window_time(window_int(window, "first_time")));
+  json_object_object_add(out, "last_time", window_time(window_int(window, "last_time")));
   return out;
 }
 

@@ -1,6 +1,6 @@
-/* stage_window.h — what counter, aggregator, stitcher and combiner share: a
- * window of events per key, closed by a count or a time threshold, kept in
- * the state store as JSON:
+/* stage_window.h — what counter, aggregator, stitcher, combiner and
+ * intervals share: a window of events per key, closed by a count or a time
+ * threshold, kept in the state store as JSON:
  *   { "key", "count", "first_time", "last_time", "opened", ...stage's own }
  * first_time and last_time are the earliest and latest event time of the
  * events in the window (so out-of-order events do not make them run
@@ -20,15 +20,26 @@ struct window_run {
   int64_t version;              /* of the stored window; 0 if new */
 };
 
+/* Reads `by`: its value (owned; NULL when absent) and its compact JSON text,
+ * the state key (owned, "null" when absent).  -1 on an error already
+ * reported. */
+int window_key(struct stage_run *run, struct json_object **key, char **key_json);
 /* Reads `by` and loads the window of that key, or makes an empty one
  * (count 0).  -1 on an error already reported. */
 int window_load(struct stage_run *run, struct window_run *w);
-/* Reads the positive integer (or duration) argument `name` into *out (0 when
- * not given).  -1 on an error already reported. */
+/* Reads the positive (or non-negative) integer or duration argument `name`
+ * into *out (0 when not given).  -1 on an error already reported. */
 int window_positive_arg(struct stage_run *run, const char *name, int64_t *out);
+int window_nonnegative_arg(struct stage_run *run, const char *name, int64_t *out);
 /* Counts this row in the window: count, first_time, last_time (and opened
  * when it is the first). */
 void window_add(struct stage_run *run, struct window_run *w);
+/* Counts the events of window `from` in window `into`: count, first_time,
+ * last_time (for a stage that merges windows). */
+void window_absorb(struct json_object *into, struct json_object *from);
+/* Appends value (borrowed) to the array `values` unless an equal value is
+ * there or it holds `max` values already; 1 when it was added. */
+int window_distinct_add(struct json_object *values, struct json_object *value, size_t max);
 /* window_load, the `count`/`after` thresholds (at least one is required),
  * then window_add.  -1 on an error already reported. */
 int window_open(struct stage_run *run, struct window_run *w);
@@ -41,6 +52,8 @@ int window_save_or_close(struct stage_run *run, struct window_run *w);
 int window_restart(struct stage_run *run, struct window_run *w);
 /* The common output fields: key, count, first_time, last_time. */
 struct json_object *window_output(struct json_object *window);
+/* A time (ms since the epoch) as the RFC 3339 string rows carry (new reference). */
+struct json_object *window_time(int64_t ms);
 /* An integer member of a window (0 when absent). */
 int64_t window_int(struct json_object *window, const char *name);
 void window_done(struct window_run *w);

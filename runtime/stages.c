@@ -3,7 +3,7 @@
 #include <string.h>
 #include "stages.h"
 
-#define NATIVE_STAGES(X) X(counter) X(aggregator) X(stitcher) X(splitter) X(combiner) X(summarizer) X(transcriber) X(indexer)
+#define NATIVE_STAGES(X) X(counter) X(aggregator) X(stitcher) X(intervals) X(splitter) X(combiner) X(summarizer) X(transcriber) X(indexer)
 
 #define DECLARE(name) extern const struct native_stage stage_##name;
 NATIVE_STAGES(DECLARE)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# `make demo`: compile the timecard example and show what came out.
+# `make demo`: compile the timecard example, run it, and show what came out.
 set -e
 EFC=${1:-build/efc}
 OUT=out/timecard
@@ -19,11 +19,18 @@ echo
 echo "== the bytecode (efc disasm $OUT/timecard.efb, first lines)"
 "$EFC" disasm "$OUT/timecard.efb" | head -30
 echo
-echo "== efc run: the whole app over 400 sample events, as EventBridge would route them"
+echo "== efc run: the whole app over a day of video, audio and app-usage events, as EventBridge would route them"
 "$EFC" run examples/timecard/timecard.flow --events examples/timecard/events.ndjson --drain \
   --out "$OUT/timecards.ndjson" --dead-letter "$OUT/dead-letter.ndjson"
-echo "first timecard entries ($OUT/timecards.ndjson):"
-if command -v jq >/dev/null; then head -3 "$OUT/timecards.ndjson" | jq -c .detail; else head -3 "$OUT/timecards.ndjson"; fi
+if command -v jq >/dev/null; then
+  echo "what was emitted ($OUT/timecards.ndjson):"
+  jq -r '."detail-type"' "$OUT/timecards.ndjson" | sort | uniq -c
+  echo "the blocks and the timecard of ana's morning in vscode:"
+  jq -c 'select(."detail-type" != "Activity" and .detail.session == "s-ana-1" and .detail.app == "vscode")
+         | {type: ."detail-type", time} + .detail' "$OUT/timecards.ndjson"
+else
+  grep -m3 TimecardEntry "$OUT/timecards.ndjson"
+fi
 echo
 echo "== and a mistake, as the compiler reports it"
 printf 'import std.envelope\nevent Shot from "capture.client" extends Envelope {}\nevent Out { app: string }\nflow f {\n  on Shot where aplication.name == "x"\n  | map { app: application.name }\n  -> emit Out\n}\n' > "$OUT/mistake.flow"

@@ -81,6 +81,14 @@ stage stitcher 7 2
 # line 6; s2 times out with the video only (complete: false); `pair` has no
 # `within` and emits its open combination only at the end, with --drain.
 stage combiner 4 3
+# --- intervals -------------------------------------------------------------
+# gap 1m, after 30s, by user.  a: video 09:00-09:03 and usage 09:01-09:02
+# inside it count once; video 09:03:40-09:04 is 40 s later (bridged, not
+# counted); audio 08:59-09:00:10 arrives late (09:03:30) and extends the
+# block back: 260 s, 2 pieces, closed at 09:04 + 1m30s.  b: its first block
+# closes (09:02:30) when line 4 (09:03:40) arrives; line 5 is earlier than
+# line 4 but its block is gone: a new one.  a and c are open at the end.
+stage intervals 5 2
 # --- splitter (stateless: nothing open at the end) -------------------------
 stage splitter 2 0
 

@@ -5,7 +5,10 @@
  * restarts) is in tests/e2e/stdlib.t; these are the limits that are long or
  * awkward to write as NDJSON: the stitcher's state budget with very many
  * tiny pieces, bytes that are not UTF-8, a combination too large to keep,
- * windows stored before a field existed.
+ * windows stored before a field existed.  And the rules of `intervals`,
+ * one test each: overlaps, gaps bridged and gaps that close a block,
+ * out-of-order intervals, keys, --drain, restarts, bad rows, the piece
+ * limit.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,7 +48,8 @@ static void on_dead(void *ctx, long line, const char *reason, struct json_object
   json_object_array_add(a->dead, json_object_new_string(reason));
 }
 
-static void app_start(struct app *a, const char *text) {
+/* A new engine for the application `text` on the store a->st. */
+static struct engine *app_engine(struct app *a, const char *text) {
   struct diag d;
   diag_init(&d);
   const struct source *src = diag_add_source(&d, "app.flow", text, strlen(text));
@@ -61,13 +65,25 @@ static void app_start(struct app *a, const char *text) {
   compilation_free(&c);
   ast_program_free(p);
   diag_free(&d);
+  struct engine_sink sink = { a, on_emit, on_dead, NULL };
+  struct engine *e = engine_new(img, a->st, NULL, &sink, err, sizeof err);
+  if (!e) print_message("# %s\n", err);
+  assert_non_null(e);
+  return e;
+}
+
+static void app_start(struct app *a, const char *text) {
   a->st = state_open_memory();
   a->emitted = json_object_new_array();
   a->dead = json_object_new_array();
-  struct engine_sink sink = { a, on_emit, on_dead, NULL };
-  a->e = engine_new(img, a->st, NULL, &sink, err, sizeof err);
-  if (!a->e) print_message("# %s\n", err);
-  assert_non_null(a->e);
+  a->e = app_engine(a, text);
+}
+
+/* Stops the engine and starts a new one on the same state store, as a run
+ * started again with the same --state does. */
+static void app_restart(struct app *a, const char *text) {
+  engine_free(a->e);
+  a->e = app_engine(a, text);
 }
 
 static void app_stop(struct app *a) {
@@ -261,12 +277,263 @@ static void test_window_without_opened(void **unused) {
   app_stop(&a);
 }
 
+/* ---- intervals --------------------------------------------------------------- */
+
+static const char intervals_app[] =
+  "import std.filters\n"
+  "event T from \"t\" { k: string, s: time?, e: time, src: string?, g: int? }\n"
+  "event O { k: any?, start: time, end: time, covered: int, n: int, pieces: int, tags: [any], first: time, last: time }\n"
+  "flow f {\n"
+  "  on T\n"
+  "  | intervals(by: k, start: s, end: e, gap: coalesce(g, 60000) * 1ms, after: 30s, tag: src)\n"
+  "  | map { k: key, start: start, end: end, covered: millis(covered), n: count, pieces: pieces, tags: tags,\n"
+  "          first: first_time, last: last_time }\n"
+  "  -> emit O\n"
+  "}\n";
+
+static void at(char *buf, size_t size, const char *hms) {
+  snprintf(buf, size, "2026-03-02T%sZ", hms);
+}
+
+/* An interval [s, e) of key k from source src (NULL: none), sent at event time `when`. */
+static void iv(struct app *a, const char *when, const char *k, const char *s, const char *e, const char *src) {
+  char t[40];
+  struct json_object *d = json_object_new_object();
+  json_object_object_add(d, "k", json_object_new_string(k));
+  if (s) {
+    at(t, sizeof t, s);
+    json_object_object_add(d, "s", json_object_new_string(t));
+  }
+  at(t, sizeof t, e);
+  json_object_object_add(d, "e", json_object_new_string(t));
+  if (src) json_object_object_add(d, "src", json_object_new_string(src));
+  at(t, sizeof t, when);
+  send(a, "T", "t", t, d);
+}
+
+/* The i-th emitted block: its time, key, extent, covered ms, intervals,
+ * pieces and tags (as JSON text). */
+static void expect_block(struct app *a, size_t i, const char *when, const char *k, const char *s, const char *e,
+                         int64_t covered, int64_t n, int64_t pieces, const char *tags) {
+  char t[40];
+  dump_dead(a);
+  assert_true(i < json_object_array_length(a->emitted));
+  struct json_object *d = detail_of(a, i), *v = NULL;
+  at(t, sizeof t, when);
+  assert_string_equal(str(json_object_array_get_idx(a->emitted, i), "time"), t);
+  assert_string_equal(str(d, "k"), k);
+  at(t, sizeof t, s);
+  assert_string_equal(str(d, "start"), t);
+  at(t, sizeof t, e);
+  assert_string_equal(str(d, "end"), t);
+  assert_int_equal(num(d, "covered"), covered);
+  assert_int_equal(num(d, "n"), n);
+  assert_int_equal(num(d, "pieces"), pieces);
+  assert_true(json_object_object_get_ex(d, "tags", &v));
+  assert_string_equal(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), tags);
+}
+
+static size_t emitted(struct app *a) { return json_object_array_length(a->emitted); }
+
+/* Overlapping intervals from two sources: the time they share counts once. */
+static void test_intervals_overlap(void **unused) {
+  (void)unused;
+  struct app a;
+  app_start(&a, intervals_app);
+  iv(&a, "09:00:00", "a", "09:00:00", "09:05:00", "video");
+  iv(&a, "09:02:00", "a", "09:02:00", "09:04:00", "usage");   /* inside */
+  iv(&a, "09:04:00", "a", "09:04:00", "09:07:00", "usage");   /* across the end */
+  assert_int_equal(emitted(&a), 0);
+  assert_int_equal(engine_drain(a.e), 0);
+  assert_int_equal(emitted(&a), 1);
+  /* closes at end + gap + after = 09:07 + 1m + 30s */
+  expect_block(&a, 0, "09:08:30", "a", "09:00:00", "09:07:00", 420000, 3, 1, "[\"usage\",\"video\"]");
+  assert_string_equal(str(detail_of(&a, 0), "first"), "2026-03-02T09:00:00Z");
+  assert_string_equal(str(detail_of(&a, 0), "last"), "2026-03-02T09:04:00Z");
+  app_stop(&a);
+}
+
+/* Gaps up to `gap` (1 minute) are bridged but not counted; exactly 1 minute
+ * is bridged too. */
+static void test_intervals_gap_bridged(void **unused) {
+  (void)unused;
+  struct app a;
+  app_start(&a, intervals_app);
+  iv(&a, "09:00:00", "a", "09:00:00", "09:01:00", "video");
+  iv(&a, "09:01:30", "a", "09:01:30", "09:02:00", "video");   /* 30 s later */
+  iv(&a, "09:03:00", "a", "09:03:00", "09:04:00", NULL);      /* exactly 1 min later; no tag */
+  assert_int_equal(engine_drain(a.e), 0);
+  assert_int_equal(emitted(&a), 1);
+  expect_block(&a, 0, "09:05:30", "a", "09:00:00", "09:04:00", 150000, 3, 3, "[\"video\"]");
+  app_stop(&a);
+}
+
+/* A gap longer than `gap` closes the block; it is emitted once event time
+ * passes end + gap + after, not at that instant: an interval that starts
+ * `gap` after the end and arrives `after` late still joins. */
+static void test_intervals_gap_closes(void **unused) {
+  (void)unused;
+  struct app a;
+  app_start(&a, intervals_app);
+  iv(&a, "09:00:00", "a", "09:00:00", "09:01:00", "video");
+  iv(&a, "09:02:30", "b", "09:02:30", "09:02:40", "video");   /* a's deadline is 09:02:30: not passed */
+  assert_int_equal(emitted(&a), 0);
+  iv(&a, "09:02:30", "a", "09:02:00", "09:02:10", "video");   /* 1 min after a's end, 30 s late: joins */
+  assert_int_equal(emitted(&a), 0);
+  iv(&a, "09:05:00", "a", "09:05:00", "09:06:00", "video");   /* 2m50s after: a new block */
+  /* 09:05:00 is past a's first block (09:02:10 + 1m30s) and b's (09:02:40 + 1m30s). */
+  assert_int_equal(emitted(&a), 2);
+  expect_block(&a, 0, "09:03:40", "a", "09:00:00", "09:02:10", 70000, 2, 2, "[\"video\"]");
+  expect_block(&a, 1, "09:04:10", "b", "09:02:30", "09:02:40", 10000, 1, 1, "[\"video\"]");
+  assert_int_equal(engine_drain(a.e), 0);
+  assert_int_equal(emitted(&a), 3);
+  expect_block(&a, 2, "09:07:30", "a", "09:05:00", "09:06:00", 60000, 1, 1, "[\"video\"]");
+  app_stop(&a);
+}
+
+/* Out of order: a late interval that reaches the open block merges into it,
+ * also at its start and also when it bridges two open blocks; one whose
+ * block is gone (or whose time has passed) is a block of its own, emitted
+ * at once. */
+static void test_intervals_out_of_order(void **unused) {
+  (void)unused;
+  struct app a;
+  app_start(&a, intervals_app);
+  iv(&a, "09:05:00", "a", "09:05:00", "09:06:00", "video");
+  iv(&a, "09:07:20", "a", "09:07:20", "09:08:00", "video");   /* 80 s after: a second open block */
+  iv(&a, "09:07:25", "a", "09:03:00", "09:05:30", "usage");   /* late, earlier start: extends the first */
+  iv(&a, "09:07:28", "a", "09:06:30", "09:07:00", "audio");   /* late: bridges the two blocks */
+  assert_int_equal(emitted(&a), 0);
+  iv(&a, "09:07:29", "a", "08:50:00", "08:51:00", "usage");   /* its time (08:52:30) has passed */
+  assert_int_equal(emitted(&a), 1);
+  expect_block(&a, 0, "08:52:30", "a", "08:50:00", "08:51:00", 60000, 1, 1, "[\"usage\"]");
+  iv(&a, "09:10:00", "z", "09:10:00", "09:10:01", NULL);      /* moves the clock past 09:09:30 */
+  assert_int_equal(emitted(&a), 2);
+  expect_block(&a, 1, "09:09:30", "a", "09:03:00", "09:08:00", 250000, 4, 3, "[\"audio\",\"usage\",\"video\"]");
+  iv(&a, "09:10:10", "a", "09:07:50", "09:08:10", "video");   /* its block was emitted: a new one */
+  assert_int_equal(emitted(&a), 3);
+  expect_block(&a, 2, "09:09:40", "a", "09:07:50", "09:08:10", 20000, 1, 1, "[\"video\"]");
+  app_stop(&a);
+}
+
+/* Keys interleaved keep apart, also keys whose JSON starts like another's
+ * ("a" and "a b", "a\" 1").  Open blocks close at --drain, at their own
+ * times, in that order. */
+static void test_intervals_keys_and_drain(void **unused) {
+  (void)unused;
+  struct app a;
+  app_start(&a, intervals_app);
+  static const char *const keys[] = { "a", "a b", "a\" 1", "b" };
+  for (int i = 0; i < 8; i++) {   /* key i % 4: [09:0i, 09:0i+3), twice, 1 min apart */
+    char s[32], e[32];
+    snprintf(s, sizeof s, "09:%02d:00", i);
+    snprintf(e, sizeof e, "09:%02d:00", i + 3);
+    iv(&a, s, keys[i % 4], s, e, "video");
+  }
+  assert_int_equal(engine_drain(a.e), 0);   /* the clock never passed a deadline: nothing before */
+  assert_int_equal(emitted(&a), 4);
+  expect_block(&a, 0, "09:08:30", "a", "09:00:00", "09:07:00", 360000, 2, 2, "[\"video\"]");
+  expect_block(&a, 1, "09:09:30", "a b", "09:01:00", "09:08:00", 360000, 2, 2, "[\"video\"]");
+  expect_block(&a, 2, "09:10:30", "a\" 1", "09:02:00", "09:09:00", 360000, 2, 2, "[\"video\"]");
+  expect_block(&a, 3, "09:11:30", "b", "09:03:00", "09:10:00", 360000, 2, 2, "[\"video\"]");
+  assert_int_equal(engine_drain(a.e), 0);   /* nothing is left */
+  assert_int_equal(emitted(&a), 4);
+  app_stop(&a);
+}
+
+/* Without --drain the open blocks stay in the state store; a new engine on
+ * that store (a run started again with the same --state) goes on with
+ * them. */
+static void test_intervals_restart(void **unused) {
+  (void)unused;
+  struct app a;
+  app_start(&a, intervals_app);
+  iv(&a, "09:00:00", "a", "09:00:00", "09:02:00", "video");
+  iv(&a, "09:01:00", "b", "09:01:00", "09:02:00", "video");
+  iv(&a, "09:03:00", "a", "09:03:00", "09:04:00", "video");   /* two pieces */
+  assert_int_equal(emitted(&a), 0);
+  app_restart(&a, intervals_app);
+  iv(&a, "09:03:30", "a", "09:01:30", "09:03:30", "usage");   /* fills a's gap */
+  iv(&a, "09:04:00", "b", "09:04:00", "09:04:30", "usage");   /* b's deadline (09:03:30) has passed */
+  assert_int_equal(emitted(&a), 1);
+  expect_block(&a, 0, "09:03:30", "b", "09:01:00", "09:02:00", 60000, 1, 1, "[\"video\"]");
+  app_restart(&a, intervals_app);
+  assert_int_equal(engine_drain(a.e), 0);
+  assert_int_equal(emitted(&a), 3);
+  expect_block(&a, 1, "09:05:30", "a", "09:00:00", "09:04:00", 240000, 3, 1, "[\"usage\",\"video\"]");
+  expect_block(&a, 2, "09:06:00", "b", "09:04:00", "09:04:30", 30000, 1, 1, "[\"usage\"]");
+  app_stop(&a);
+}
+
+/* Rows that cannot be an interval are dead-lettered and the run goes on;
+ * an empty interval covers nothing and passes nothing on. */
+static void test_intervals_bad_rows(void **unused) {
+  (void)unused;
+  struct app a;
+  app_start(&a, intervals_app);
+  iv(&a, "09:00:00", "a", "09:01:00", "09:00:00", "video");   /* ends before it starts */
+  iv(&a, "09:00:00", "a", NULL, "09:00:00", "video");         /* no start */
+  iv(&a, "09:00:00", "a", "09:00:00", "09:00:00", "video");   /* empty */
+  struct json_object *d = json_object_new_object();
+  json_object_object_add(d, "k", json_object_new_string("a"));
+  json_object_object_add(d, "s", json_object_new_string("2026-03-02T09:00:00Z"));
+  json_object_object_add(d, "e", json_object_new_string("2026-03-02T09:01:00Z"));
+  json_object_object_add(d, "g", json_object_new_int64(-1));
+  send(&a, "T", "t", "2026-03-02T09:00:00Z", d);              /* a negative gap */
+  d = json_object_new_object();
+  json_object_object_add(d, "k", json_object_new_string("a"));
+  json_object_object_add(d, "s", json_object_new_string("9999-12-31T23:58:00Z"));
+  json_object_object_add(d, "e", json_object_new_string("9999-12-31T23:59:00Z"));
+  send(&a, "T", "t", "2026-03-02T09:00:00Z", d);              /* would close in the year 10000 */
+  iv(&a, "09:00:00", "a", "09:00:00", "09:01:00", "video");   /* a good one */
+  assert_int_equal(json_object_array_length(a.dead), 4);
+  assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a.dead, 0)),
+                         "the interval ends (2026-03-02T09:00:00Z) before it starts (2026-03-02T09:01:00Z)"));
+  assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a.dead, 1)), "`start` is absent or null"));
+  assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a.dead, 2)), "`gap` must be 0 or a positive integer"));
+  assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a.dead, 3)), "would close after the year 9999"));
+  json_object_put(a.dead);
+  a.dead = json_object_new_array();
+  assert_int_equal(engine_drain(a.e), 0);
+  assert_int_equal(emitted(&a), 1);
+  expect_block(&a, 0, "09:02:30", "a", "09:00:00", "09:01:00", 60000, 1, 1, "[\"video\"]");
+  app_stop(&a);
+}
+
+/* A block of more than 1,000 separate pieces is emitted early, at the time
+ * of the interval that made it too many; the next interval starts anew. */
+static void test_intervals_many_pieces(void **unused) {
+  (void)unused;
+  struct app a;
+  app_start(&a, intervals_app);
+  for (int i = 0; i <= 1001; i++) {   /* 1 s of activity every 2 s */
+    char s[32], e[32];
+    snprintf(s, sizeof s, "09:%02d:%02d", i * 2 / 60, i * 2 % 60);
+    snprintf(e, sizeof e, "09:%02d:%02d", (i * 2 + 1) / 60, (i * 2 + 1) % 60);
+    iv(&a, s, "a", s, e, "video");
+    assert_int_equal(emitted(&a), i < 1000 ? 0 : 1);
+  }
+  expect_block(&a, 0, "09:33:20", "a", "09:00:00", "09:33:21", 1001000, 1001, 1001, "[\"video\"]");
+  assert_int_equal(engine_drain(a.e), 0);
+  assert_int_equal(emitted(&a), 2);
+  expect_block(&a, 1, "09:34:53", "a", "09:33:22", "09:33:23", 1000, 1, 1, "[\"video\"]");
+  app_stop(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_stitcher_state_budget),
     cmocka_unit_test(test_splitter_keeps_every_byte),
     cmocka_unit_test(test_combiner_too_large_to_keep),
     cmocka_unit_test(test_window_without_opened),
+    cmocka_unit_test(test_intervals_overlap),
+    cmocka_unit_test(test_intervals_gap_bridged),
+    cmocka_unit_test(test_intervals_gap_closes),
+    cmocka_unit_test(test_intervals_out_of_order),
+    cmocka_unit_test(test_intervals_keys_and_drain),
+    cmocka_unit_test(test_intervals_restart),
+    cmocka_unit_test(test_intervals_bad_rows),
+    cmocka_unit_test(test_intervals_many_pieces),
   };
   cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);
