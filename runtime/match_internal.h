@@ -36,6 +36,10 @@
  * number text is "comparable" (at most six decimals after dropping
  * trailing zeros, |v| <= 5e9); else 0. */
 int mv_number_scaled(const char *text, size_t n, int64_t *scaled);
+/* The same, saying why a number is not comparable (the validator quotes
+ * it for pattern numbers). */
+enum mv_number { MV_NUMBER_OK, MV_NUMBER_DECIMALS, MV_NUMBER_RANGE, MV_NUMBER_BAD };
+enum mv_number mv_number_parse(const char *text, size_t n, int64_t *scaled);
 
 /* An IP address literal, as event-ruler's CIDR.ipToBytes reads one (the
  * shapes of Constants.IPv4_REGEX / IPv6_REGEX, then a strict parse).

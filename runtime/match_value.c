@@ -55,7 +55,7 @@ uint64_t mv_mix(uint64_t h, uint32_t path, unsigned tag, uint32_t len)
 
 #define FIVE_E15 5000000000000000ULL
 
-int mv_number_scaled(const char *t, size_t n, int64_t *scaled)
+enum mv_number mv_number_parse(const char *t, size_t n, int64_t *scaled)
 {
     size_t i = 0;
     bool neg = false;
@@ -85,7 +85,7 @@ int mv_number_scaled(const char *t, size_t n, int64_t *scaled)
         }
     }
     if (!any)
-        return 0;
+        return MV_NUMBER_BAD;
     long long exp = 0;
     if (i < n && (t[i] == 'e' || t[i] == 'E')) {
         i++;
@@ -95,7 +95,7 @@ int mv_number_scaled(const char *t, size_t n, int64_t *scaled)
             i++;
         }
         if (!(i < n && t[i] >= '0' && t[i] <= '9'))
-            return 0;
+            return MV_NUMBER_BAD;
         for (; i < n && t[i] >= '0' && t[i] <= '9'; i++)
             if (exp < 1000000000LL)
                 exp = exp * 10 + (t[i] - '0');
@@ -103,18 +103,18 @@ int mv_number_scaled(const char *t, size_t n, int64_t *scaled)
             exp = -exp;
     }
     if (i != n)
-        return 0;
+        return MV_NUMBER_BAD;
     if (first_nz < 0) {
         *scaled = 0;
-        return 1;
+        return MV_NUMBER_OK;
     }
     long long trailing = pos - 1 - last_nz;
     long long e2 = exp - frac_len + trailing; /* value = digits * 10^e2 */
     if (-e2 > 6)
-        return 0;
+        return MV_NUMBER_DECIMALS;
     long long ndig = last_nz - first_nz + 1;
-    if (ndig + e2 + 6 > 16)
-        return 0;
+    if (ndig + e2 + 6 > 16) /* 5e15 has 16 digits */
+        return MV_NUMBER_RANGE;
     uint64_t m = 0;
     long long q = 0;
     for (size_t r = mant; q <= last_nz && r < n; r++) {
@@ -127,9 +127,14 @@ int mv_number_scaled(const char *t, size_t n, int64_t *scaled)
     for (long long k = 0; k < e2 + 6; k++)
         m *= 10;
     if (m > FIVE_E15)
-        return 0;
+        return MV_NUMBER_RANGE;
     *scaled = neg ? -(int64_t)m : (int64_t)m;
-    return 1;
+    return MV_NUMBER_OK;
+}
+
+int mv_number_scaled(const char *t, size_t n, int64_t *scaled)
+{
+    return mv_number_parse(t, n, scaled) == MV_NUMBER_OK;
 }
 
 /* ------------------------------------------------------------------ */

@@ -20,6 +20,7 @@
  * point bounds that by PATTERN_MAX_DEPTH.  No global mutable state.
  */
 #include "pattern.h"
+#include "match_internal.h"
 
 #include <arpa/inet.h>
 #include <json-c/json.h>
@@ -228,101 +229,18 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
  * +-5.0e9 and six decimals, and that is what we enforce.
  */
 
-enum num_result { NUM_OK, NUM_DECIMALS, NUM_RANGE, NUM_BAD };
-
-#define FIVE_BILLION_TIMES_1E6 5000000000000000ULL
-
-/* Exact decimal analysis of a JSON number's text.  On NUM_OK *scaled is
- * the value times 10^6, exactly. */
-static enum num_result number_scaled(const char *t, int64_t *scaled)
-{
-    const char *p = t;
-    bool neg = false;
-    if (*p == '-' || *p == '+') {
-        neg = *p == '-';
-        p++;
-    }
-    const char *mant = p;
-    long long pos = 0, first_nz = -1, last_nz = -1, frac_len = 0;
-    bool in_frac = false, any = false;
-    for (;; p++) {
-        if (*p >= '0' && *p <= '9') {
-            any = true;
-            if (*p != '0') {
-                if (first_nz < 0)
-                    first_nz = pos;
-                last_nz = pos;
-            }
-            pos++;
-            if (in_frac)
-                frac_len++;
-        } else if (*p == '.' && !in_frac) {
-            in_frac = true;
-        } else {
-            break;
-        }
-    }
-    if (!any)
-        return NUM_BAD;
-    long long exp = 0;
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        bool eneg = false;
-        if (*p == '+' || *p == '-') {
-            eneg = *p == '-';
-            p++;
-        }
-        if (!(*p >= '0' && *p <= '9'))
-            return NUM_BAD;
-        for (; *p >= '0' && *p <= '9'; p++)
-            if (exp < 1000000000LL)
-                exp = exp * 10 + (*p - '0');
-        if (eneg)
-            exp = -exp;
-    }
-    if (*p != '\0')
-        return NUM_BAD;
-    if (first_nz < 0) {
-        *scaled = 0;
-        return NUM_OK;
-    }
-    /* value = M * 10^e2, M = the digits first_nz..last_nz */
-    long long trailing_zeros = pos - 1 - last_nz;
-    long long e2 = exp - frac_len + trailing_zeros;
-    if (-e2 > 6)
-        return NUM_DECIMALS;
-    long long ndig = last_nz - first_nz + 1;
-    if (ndig + e2 + 6 > 16) /* 5e15 has 16 digits */
-        return NUM_RANGE;
-    uint64_t m = 0;
-    long long q = 0;
-    for (const char *r = mant; q <= last_nz; r++) {
-        if (*r < '0' || *r > '9')
-            continue; /* the '.' */
-        if (q >= first_nz)
-            m = m * 10 + (uint64_t)(*r - '0');
-        q++;
-    }
-    for (long long k = 0; k < e2 + 6; k++)
-        m *= 10;
-    if (m > FIVE_BILLION_TIMES_1E6)
-        return NUM_RANGE;
-    *scaled = neg ? -(int64_t)m : (int64_t)m;
-    return NUM_OK;
-}
-
 static int pv_comparable(pv_ctx *c, struct json_object *num, int64_t *scaled)
 {
     const char *text = number_text(num);
     int64_t dummy;
-    switch (number_scaled(text ? text : "", scaled ? scaled : &dummy)) {
-    case NUM_OK:
+    switch (mv_number_parse(text ? text : "", text ? strlen(text) : 0, scaled ? scaled : &dummy)) {
+    case MV_NUMBER_OK:
         return 0;
-    case NUM_DECIMALS:
+    case MV_NUMBER_DECIMALS:
         return pv_fail(c, "Only values upto 6 decimals are supported: %s", text);
-    case NUM_RANGE:
+    case MV_NUMBER_RANGE:
         return pv_fail(c, "Value must be between -5.0E9 and 5.0E9, inclusive: %s", text);
-    case NUM_BAD:
+    case MV_NUMBER_BAD:
         break;
     }
     return pv_fail(c, "Cannot compare number : %s", text ? text : "?");
