@@ -538,7 +538,9 @@ static void windows_free(struct window_list *l) {
   memset(l, 0, sizeof *l);
 }
 
-/* Closes one window: delete its state (if unchanged) and let the stage emit it. */
+/* Closes one window: delete its state (if unchanged) and let the stage
+ * emit it.  1 when the window changed since it was listed (it was left
+ * alone: listing again finds it as it is now), 0 when closed or gone. */
 static int close_window(struct engine *e, const struct window *w, int64_t now) {
   uint32_t entry = e->img->nentries;
   for (uint32_t i = 0; i < e->img->nentries; i++)
@@ -553,7 +555,8 @@ static int close_window(struct engine *e, const struct window *w, int64_t now) {
     return 0;
   }
   enum state_status s = state_delete(e->state, &(struct state_key){ w->flow, w->stage, w->key }, w->version);
-  if (s == STATE_CONFLICT || s == STATE_NOT_FOUND) return 0;
+  if (s == STATE_CONFLICT) return 1;
+  if (s == STATE_NOT_FOUND) return 0;
   if (s != STATE_OK) return -1;
   struct json_object *value = json_tokener_parse(w->value);
   if (!value) return 0;
@@ -577,7 +580,13 @@ int engine_advance(struct engine *e, int64_t now_ms) {
    * the first look, which saves a state query per event after it. */
   if (e->advanced && !e->has_windows) return 0;
   e->advanced = 1;
-  for (;;) {
+  /* Windows close in deadline order, and what a close emits is routed
+   * before the next one closes: it may feed a later window (a stage after
+   * a windowed stage) that must not close without it.  A listed window
+   * that this routing changed is skipped, then listed again; a chain of
+   * such windows is followed at most hop-limit times per call, so
+   * windows that keep feeding each other cannot hold the run. */
+  for (int relisted = 0;;) {
     struct window_list l = { 0 };
     enum state_status s = state_expired(e->state, now_ms, 256, collect, &l);
     if (s != STATE_OK) {
@@ -585,43 +594,52 @@ int engine_advance(struct engine *e, int64_t now_ms) {
       return -1;
     }
     size_t n = l.n;
-    for (size_t i = 0; i < l.n; i++)
-      if (close_window(e, &l.items[i], l.items[i].expires) != 0) {
-        windows_free(&l);
-        return -1;
-      }
+    int rc = 0, changed = 0;
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+      rc = close_window(e, &l.items[i], l.items[i].expires);
+      if (rc == 1) changed = 1;
+      if (rc >= 0 && e->qlen > 0 && drain_queue(e) != 0) rc = -1;
+    }
     windows_free(&l);
-    if (drain_queue(e) != 0) return -1;
-    if (n < 256) return 0;
+    if (rc < 0) return -1;
+    if (n == 256) continue;   /* more were due than one listing holds */
+    if (!changed || ++relisted > e->opt.hop_limit) return 0;
   }
 }
 
 int engine_drain(struct engine *e) {
   /* Under event time, windows with a deadline close first, in deadline
-   * order (as time would have closed them); then the others. */
+   * order (as time would have closed them); then the others, stage by
+   * stage.  What those closes emit may open windows in a stage already
+   * scanned: scan again, at most hop-limit times (windows that keep
+   * opening each other are left in the state). */
   if (!e->opt.wall_clock && engine_advance(e, INT64_MAX) != 0) return -1;
-  for (uint32_t i = 0; i < e->img->nentries; i++) {
-    const struct entry *en = &e->img->entries[i];
-    for (uint16_t s = 0; s < en->nstages; s++) {
-      if (!e->natives[i][s] || !e->natives[i][s]->close) continue;
-      char label[300];
-      struct window_list l = { 0 };
-      if (state_scan(e->state, kstr(e->img, en->name), stage_label(e, i, s, label, sizeof label), NULL, collect, &l) != STATE_OK) {
-        windows_free(&l);
-        return -1;
-      }
-      for (size_t k = 0; k < l.n; k++) {
-        int64_t at = l.items[k].expires;
-        /* Under event time a window closes at its deadline if it has one,
-         * else at the last event's time; under the wall clock, now. */
-        if (e->opt.wall_clock || !at) at = e->last_time;
-        if (close_window(e, &l.items[k], at) != 0) {
+  for (int round = 0, closed = 1; closed && round <= e->opt.hop_limit; round++) {
+    closed = 0;
+    for (uint32_t i = 0; i < e->img->nentries; i++) {
+      const struct entry *en = &e->img->entries[i];
+      for (uint16_t s = 0; s < en->nstages; s++) {
+        if (!e->natives[i][s] || !e->natives[i][s]->close) continue;
+        char label[300];
+        struct window_list l = { 0 };
+        if (state_scan(e->state, kstr(e->img, en->name), stage_label(e, i, s, label, sizeof label), NULL, collect, &l) != STATE_OK) {
           windows_free(&l);
           return -1;
         }
+        for (size_t k = 0; k < l.n; k++) {
+          int64_t at = l.items[k].expires;
+          /* Under event time a window closes at its deadline if it has one,
+           * else at the last event's time; under the wall clock, now. */
+          if (e->opt.wall_clock || !at) at = e->last_time;
+          if (close_window(e, &l.items[k], at) < 0) {
+            windows_free(&l);
+            return -1;
+          }
+          closed = 1;
+        }
+        windows_free(&l);
+        if (drain_queue(e) != 0) return -1;
       }
-      windows_free(&l);
-      if (drain_queue(e) != 0) return -1;
     }
   }
   return 0;

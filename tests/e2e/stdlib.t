@@ -156,4 +156,11 @@ for f in "$TMP"/doc/*.flow; do
   ok $? "docs/stdlib.md: flow example $(basename "$f" .flow) ($(head -1 "$f" | cut -c1-40)...) checks"
   [ -s "$TMP/doc.err" ] && diag < "$TMP/doc.err"
 done
+# A windowed stage fed by another: one jump of event time passes the
+# deadlines of three windows; each close's output reaches the aggregator's
+# window before it closes, so the first Total counts all three.
+run chained $D/chained.flow $D/chained.ndjson --drain
+ok $? "chained windows: efc run --drain succeeds"
+same_file $D/chained.expected "$TMP/chained.out" "chained windows: windows close in deadline order, each close routed before the next"
+
 done_testing
