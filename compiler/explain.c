@@ -40,7 +40,7 @@ void explain_compilation(const struct compilation *c, FILE *out) {
   for (size_t i = 0; i < c->nrules; i++) {
     const struct compiled_rule *r = &c->rules[i];
     if (!r->event) {
-      fprintf(out, "%sschedule\n  rule %s: every minute, closes filter windows whose `after` has passed\n", current ? "\n" : "", r->name);
+      fprintf(out, "%sschedule\n  rule %s: every minute, closes the filter windows whose time is up (`after`, or the end of an `intervals` block)\n", current ? "\n" : "", r->name);
       continue;
     }
     if (r->entry != current) {
