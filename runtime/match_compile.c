@@ -25,10 +25,8 @@
 /* ------------------------------------------------------------------ */
 /* Growth helpers.                                                    */
 
-int ms_grow(void **p, size_t *cap, size_t need, size_t elem)
+int ms_grow_slow(void **p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
     size_t nc = *cap ? *cap : 16;
     while (nc < need)
         nc *= 2;

@@ -228,7 +228,11 @@ struct match_set {
 };
 
 /* Building (match_compile.c): growth helpers, 0 or -1. */
-int ms_grow(void **p, size_t *cap, size_t need, size_t elem);
+int ms_grow_slow(void **p, size_t *cap, size_t need, size_t elem);
+static inline int ms_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    return need <= *cap ? 0 : ms_grow_slow(p, cap, need, elem); /* the usual case, inline */
+}
 int ms_vec_push(struct u32vec *v, uint32_t x);
 int ms_pool_add(struct match_set *s, const void *p, size_t n, uint32_t *off);
 

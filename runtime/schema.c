@@ -25,6 +25,7 @@ struct schema {
   const char **required;
   size_t nrequired;
   size_t nrequired_props;         /* how many of `required` are properties */
+  int type_only;                  /* only a type to check (most leaves): checked without recursion */
   struct property *props;
   size_t nprops;
   struct schema *items;
@@ -69,6 +70,7 @@ static struct schema *compile_node(struct json_object *o, int depth) {
     }
   }
   if (json_object_object_get_ex(o, "items", &v) && !(s->items = compile_node(v, depth + 1))) goto fail;
+  s->type_only = !s->constant && !s->date_time && !s->nrequired && !s->nprops && !s->items;
   for (size_t i = 0; i < s->nrequired; i++)
     for (size_t k = 0; k < s->nprops; k++)
       if (s->required[i] && strcmp(s->required[i], s->props[k].name) == 0 && !s->props[k].required) {
@@ -208,6 +210,8 @@ static int check_fields(const struct schema *s, struct json_object *v, struct pa
     for (size_t i = 0; i < s->nrequired; i++)
       if (s->required[i] && !json_object_object_get_ex(v, s->required[i], NULL)) return missing(p, reason, size, s->required[i]);
   for (size_t i = 0; i < nfound; i++) {
+    const struct schema *f = s->props[found[i]].schema;
+    if (f->type_only && has_kind(fields[i], json_object_get_type(fields[i]), f->kind)) continue;
     int rc = check_property(s, found[i], fields[i], p, reason, size);
     if (rc) return rc;
   }
