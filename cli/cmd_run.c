@@ -343,6 +343,10 @@ int cmd_run(int argc, char **argv) {
     image_free(img);
     return 2;
   }
+  /* A read(2) per MB rather than per 4 KB (glibc ignores the size
+   * without a buffer of ours): less system time on big inputs. */
+  static char input_buffer[1 << 20];
+  setvbuf(in, input_buffer, _IOFBF, sizeof input_buffer);
   struct input input = { in, NULL, 0, 0, 0 };
   uint64_t first = 0, digest = LINES_SEED;
   long long had = offset;
