@@ -14,9 +14,9 @@ struct property {
   int required;
 };
 
-/* Objects with at most this many properties are checked in one pass over
- * their fields, without hashing: see check_fields. */
-#define FAST_PROPS 64
+/* check_fields keeps what it finds on the stack for objects with at most
+ * this many properties. */
+#define STACK_PROPS 64
 
 struct schema {
   enum kind kind;
@@ -189,48 +189,32 @@ static int missing(const struct path *p, char *reason, size_t size, const char *
   return fail(p, reason, size, "missing required field `%s`%s", name, "");
 }
 
-static int check_fields_slow(const struct schema *s, struct json_object *v, struct path *p, char *reason, size_t size);
-
 /* One pass over the object's fields finds each one's property and which
- * required ones are there; only then are the fields checked, so a missing
- * field is reported first, as check_fields_slow does. */
+ * required ones are there, without hashing; only then are the fields
+ * checked, so a missing field is reported first.  json-c keeps keys
+ * unique, so at most nprops fields have a property. */
 static int check_fields(const struct schema *s, struct json_object *v, struct path *p, char *reason, size_t size) {
-  size_t found[FAST_PROPS], nfound = 0, nrequired = 0, next = 0;
-  struct json_object *fields[FAST_PROPS];
+  struct found { size_t k; struct json_object *field; } few[STACK_PROPS], *found = few;
+  if (s->nprops > STACK_PROPS && !(found = malloc(s->nprops * sizeof *found))) return fail(p, reason, size, "out of memory%s%s", "", "");
+  size_t nfound = 0, nrequired = 0, next = 0;
+  int rc = 0;
   json_object_object_foreach(v, name, field) {
     size_t k = find_property(s, name, next);
     if (k == s->nprops) continue;   /* a field the schema does not declare: allowed */
-    if (nfound == FAST_PROPS) return check_fields_slow(s, v, p, reason, size);   /* keys are unique: never */
     next = k + 1;
     nrequired += (size_t)s->props[k].required;
-    found[nfound] = k;
-    fields[nfound++] = field;        /* json-c keeps keys unique: at most nprops fields */
+    found[nfound++] = (struct found){ k, field };
   }
   if (nrequired < s->nrequired_props || s->nrequired > s->nrequired_props)   /* some missing, or not properties */
-    for (size_t i = 0; i < s->nrequired; i++)
-      if (s->required[i] && !json_object_object_get_ex(v, s->required[i], NULL)) return missing(p, reason, size, s->required[i]);
-  for (size_t i = 0; i < nfound; i++) {
-    const struct schema *f = s->props[found[i]].schema;
-    if (f->type_only && has_kind(fields[i], json_object_get_type(fields[i]), f->kind)) continue;
-    int rc = check_property(s, found[i], fields[i], p, reason, size);
-    if (rc) return rc;
+    for (size_t i = 0; i < s->nrequired && !rc; i++)
+      if (s->required[i] && !json_object_object_get_ex(v, s->required[i], NULL)) rc = missing(p, reason, size, s->required[i]);
+  for (size_t i = 0; i < nfound && !rc; i++) {
+    const struct schema *f = s->props[found[i].k].schema;
+    if (f->type_only && has_kind(found[i].field, json_object_get_type(found[i].field), f->kind)) continue;
+    rc = check_property(s, found[i].k, found[i].field, p, reason, size);
   }
-  return 0;
-}
-
-/* Objects with very many properties: required fields by hash lookups. */
-static int check_fields_slow(const struct schema *s, struct json_object *v, struct path *p, char *reason, size_t size) {
-  for (size_t i = 0; i < s->nrequired; i++)
-    if (s->required[i] && !json_object_object_get_ex(v, s->required[i], NULL)) return missing(p, reason, size, s->required[i]);
-  size_t next = 0;
-  json_object_object_foreach(v, name, field) {
-    size_t k = find_property(s, name, next);
-    if (k == s->nprops) continue;
-    next = k + 1;
-    int rc = check_property(s, k, field, p, reason, size);
-    if (rc) return rc;
-  }
-  return 0;
+  if (found != few) free(found);
+  return rc;
 }
 
 static int check(const struct schema *s, struct json_object *v, struct path *p, char *reason, size_t size) {
@@ -245,7 +229,7 @@ static int check(const struct schema *s, struct json_object *v, struct path *p, 
   }
   if (p->n >= MAX_DEPTH) return 0;
   if (t == json_type_object) {
-    int rc = s->nprops <= FAST_PROPS ? check_fields(s, v, p, reason, size) : check_fields_slow(s, v, p, reason, size);
+    int rc = check_fields(s, v, p, reason, size);
     if (rc) return rc;
   }
   if (s->items && t == json_type_array) {
