@@ -70,6 +70,17 @@ static size_t event_slot_hash(const char *source, const char *detail_type) {
   return (size_t)fnv(h, detail_type, strlen(detail_type));
 }
 
+/* The slot of (source, detail-type): the one holding it, or the empty one
+ * where it would go. */
+static size_t event_slot(const struct engine *e, const char *source, const char *detail_type) {
+  size_t mask = e->event_slots_cap - 1, k = event_slot_hash(source, detail_type) & mask;
+  for (; e->event_slots[k]; k = (k + 1) & mask) {
+    const struct declared_event *d = &e->events[e->event_slots[k] - 1];
+    if (strcmp(d->source, source) == 0 && strcmp(d->detail_type, detail_type) == 0) break;
+  }
+  return k;
+}
+
 static void dead_letter(struct engine *e, const char *reason, struct json_object *event) {
   e->stats.dead_lettered++;
   if (e->sink.dead_letter) e->sink.dead_letter(e->sink.ctx, e->line, reason, event);
@@ -164,11 +175,7 @@ struct engine *engine_new(struct image *img, struct state_store *state, const st
     d->name = kstr(img, ev->name);
     d->source = kstr(img, ev->source);
     d->detail_type = kstr(img, ev->detail_type);
-    size_t mask = e->event_slots_cap - 1, k = event_slot_hash(d->source, d->detail_type) & mask;
-    while (e->event_slots[k] && !(strcmp(e->events[e->event_slots[k] - 1].source, d->source) == 0 &&
-                                  strcmp(e->events[e->event_slots[k] - 1].detail_type, d->detail_type) == 0))
-      k = (k + 1) & mask;
-    e->event_slots[k] = i + 1;   /* the same pair declared twice: the last one wins */
+    e->event_slots[event_slot(e, d->source, d->detail_type)] = i + 1;   /* declared twice: the last one wins */
     struct json_object *text = json_tokener_parse(kstr(img, ev->schema));
     d->schema = schema_compile(text);
     json_object_put(text);
@@ -574,6 +581,8 @@ static int close_window(struct engine *e, const struct window *w, int64_t now) {
 
 static int drain_queue(struct engine *e);
 
+#define EXPIRED_PAGE 256   /* expired windows listed at a time */
+
 int engine_advance(struct engine *e, int64_t now_ms) {
   /* Without a stage that keeps windows, only windows an older version of
    * the application left in the state can expire: they are dropped on
@@ -588,7 +597,7 @@ int engine_advance(struct engine *e, int64_t now_ms) {
    * windows that keep feeding each other cannot hold the run. */
   for (int relisted = 0;;) {
     struct window_list l = { 0 };
-    enum state_status s = state_expired(e->state, now_ms, 256, collect, &l);
+    enum state_status s = state_expired(e->state, now_ms, EXPIRED_PAGE, collect, &l);
     if (s != STATE_OK) {
       windows_free(&l);
       return -1;
@@ -602,7 +611,7 @@ int engine_advance(struct engine *e, int64_t now_ms) {
     }
     windows_free(&l);
     if (rc < 0) return -1;
-    if (n == 256) continue;   /* more were due than one listing holds */
+    if (n == EXPIRED_PAGE) continue;   /* more were due than one listing holds */
     if (!changed || ++relisted > e->opt.hop_limit) return 0;
   }
 }
@@ -653,12 +662,8 @@ void engine_set_event_clock(struct engine *e, int64_t ms) {
 /* ---- events ------------------------------------------------------------- */
 
 static const struct declared_event *declared(struct engine *e, const char *source, const char *detail_type) {
-  size_t mask = e->event_slots_cap - 1;
-  for (size_t k = event_slot_hash(source, detail_type) & mask; e->event_slots[k]; k = (k + 1) & mask) {
-    const struct declared_event *d = &e->events[e->event_slots[k] - 1];
-    if (strcmp(d->source, source) == 0 && strcmp(d->detail_type, detail_type) == 0) return d;
-  }
-  return NULL;
+  uint32_t slot = e->event_slots[event_slot(e, source, detail_type)];
+  return slot ? &e->events[slot - 1] : NULL;
 }
 
 /* The envelope fields routing reads, in one pass over the top level
