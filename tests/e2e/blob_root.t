@@ -103,8 +103,8 @@ memo "$TMP/evil.sqlite"
 refused "index $TMP/evil.sqlite: refused, no index folder is configured" "no index folder is configured"
 memo "bare.db"
 refused "index bare.db (the store's name): refused" "no index folder is configured"
-[ ! -e "$TMP/evil.sqlite" ] && [ ! -e bare.db ]
-ok $? "no index file is created anywhere"
+[ ! -e "$TMP/evil.sqlite" ] && ! grep -q entries_fts "$TMP/bare.db"
+ok $? "no index file is created, and the store did not become one"
 [ "$(llm_requests)" -eq 0 ]
 ok $? "nothing was sent to the LLM endpoint"
 stop_server
