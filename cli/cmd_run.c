@@ -319,15 +319,10 @@ int cmd_run(int argc, char **argv) {
     .blob_root = blobs ? blobs : env_blobs && *env_blobs ? env_blobs : input_dir,
     .index_dir = index_dir ? index_dir : input_dir,
   };
-  const char *folders[][2] = { { blobs ? "--blobs" : "$EFC_BLOB_DIR", views.blob_root }, { "--index-dir", index_dir } };
-  for (int k = 0; k < 2; k++) {
-    struct stat bst;
-    if (k == 0 && views.blob_root == input_dir) continue;   /* the input's folder: checked by opening the input */
-    if (folders[k][1] && (stat(folders[k][1], &bst) != 0 || !S_ISDIR(bst.st_mode))) {
-      fprintf(stderr, "efc run: %s %s: not a folder\n", folders[k][0], folders[k][1]);
-      return 2;
-    }
-  }
+  const char *given_root = views.blob_root == input_dir ? NULL : views.blob_root;   /* the input's: checked by opening it */
+  if (cli_check_folder("efc run", blobs ? "--blobs" : "$EFC_BLOB_DIR", given_root) ||
+      cli_check_folder("efc run", "--index-dir", index_dir))
+    return 2;
   struct image *img = load_app(app);
   if (!img) return 1;
   /* Which application a state file belongs to: the checksum of its image. */

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include "cli.h"
 #include "evstore.h"
 #include "handlers.h"
@@ -120,14 +119,10 @@ int cmd_serve(int argc, char **argv) {
       return 2;
     }
   }
-  const char *folders[][2] = { { "--blob-root", views.blob_root }, { "--index-dir", views.index_dir } };
-  for (int k = 0; k < 2; k++) {
-    struct stat sb;
-    if (folders[k][1] && (stat(folders[k][1], &sb) != 0 || !S_ISDIR(sb.st_mode))) {
-      fprintf(stderr, "efc serve: %s %s: not a folder\n", folders[k][0], folders[k][1]);
-      free(loads);
-      return 2;
-    }
+  if (cli_check_folder("efc serve", "--blob-root", views.blob_root) ||
+      cli_check_folder("efc serve", "--index-dir", views.index_dir)) {
+    free(loads);
+    return 2;
   }
   char err[512];
   int loopback = 0;
