@@ -27,6 +27,9 @@ struct program *cli_load_program(struct diag *d, const char *path);
 int cli_write_file(const char *path, const void *data, size_t size);
 /* mkdir -p. 0 or -1 (errno set). */
 int cli_mkdirs(const char *dir);
+/* 0 when `path` is NULL or an existing folder; else -1 with
+ * "WHO: OPTION PATH: not a folder" on stderr. */
+int cli_check_folder(const char *who, const char *option, const char *path);
 
 /* The Event Store of `efc store` and `efc serve` (cmd_store.c). */
 #define CLI_DEFAULT_STORE "efc-store.db"

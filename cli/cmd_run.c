@@ -8,6 +8,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,7 +18,7 @@
 #include "cli.h"
 #include "compile.h"
 #include "engine.h"
-#include "blob.h"
+#include "views.h"
 
 static const char help[] =
   "usage: efc run APP.flow|OUTDIR --events FILE|- [options]\n\n"
@@ -36,9 +38,14 @@ static const char help[] =
   "                       or from the wall clock\n"
   "  --drain              at the end of the input, close every open window\n"
   "                       (default: keep them in --state for the next run)\n"
-  "  --blobs DIR          the folder that relative content URIs (data.uri) name,\n"
-  "                       read by the views summarizer and transcriber\n"
-  "                       (default: $EFC_BLOB_DIR, else the current folder)\n"
+  "  --blobs DIR          the blob root: the folder the content names of events\n"
+  "                       (data.uri) are read in by the views summarizer and\n"
+  "                       transcriber; names that leave it are refused (default:\n"
+  "                       $EFC_BLOB_DIR, else the folder of the --events file,\n"
+  "                       the current folder for stdin)\n"
+  "  --index-dir DIR      the folder the indexer view writes its indexes in (a\n"
+  "                       plain file name from the flow); default: the folder\n"
+  "                       of the --events file, the current folder for stdin\n"
   "  --trace              print each event's rules and stages on stderr\n"
   "  --batch N            events per state transaction (default 1000)\n\n"
   "Exit status: 0 when the input was processed (dead letters included), 1 when\n"
@@ -267,7 +274,7 @@ int cmd_run(int argc, char **argv) {
   const char *app = NULL, *events = NULL, *out_path = NULL, *dlq_path = NULL, *state_path = NULL;
   int drain = 0, trace = 0, wall = 0;
   long batch = 1000;
-  const char *blobs = NULL;   /* --blobs: the views' blob folder */
+  const char *blobs = NULL, *index_dir = NULL;   /* --blobs, --index-dir: where the views read and write */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int has = i + 1 < argc;
@@ -286,6 +293,7 @@ int cmd_run(int argc, char **argv) {
       batch = strtol(argv[++i], NULL, 10);
       if (batch < 1) batch = 1;
     } else if (strcmp(a, "--blobs") == 0 && has) blobs = argv[++i];
+    else if (strcmp(a, "--index-dir") == 0 && has) index_dir = argv[++i];
     else if (strcmp(a, "--drain") == 0) drain = 1;
     else if (strcmp(a, "--trace") == 0) trace = 1;
     else if (a[0] == '-' && a[1]) {
@@ -301,14 +309,20 @@ int cmd_run(int argc, char **argv) {
     fputs(help, stderr);
     return 2;
   }
-  if (blobs) {
-    struct stat bst;
-    if (stat(blobs, &bst) != 0 || !S_ISDIR(bst.st_mode)) {
-      fprintf(stderr, "efc run: --blobs %s: not a folder\n", blobs);
-      return 2;
-    }
-    blob_set_base(blobs);
-  }
+  /* Where the views read blobs and write indexes: configuration, never
+   * event data (design decision 12). */
+  char events_copy[PATH_MAX], input_dir[PATH_MAX];   /* dirname() may write into its argument */
+  const char *env_blobs = getenv("EFC_BLOB_DIR");
+  snprintf(events_copy, sizeof events_copy, "%s", events);
+  snprintf(input_dir, sizeof input_dir, "%s", strcmp(events, "-") == 0 ? "." : dirname(events_copy));
+  struct views_config views = {
+    .blob_root = blobs ? blobs : env_blobs && *env_blobs ? env_blobs : input_dir,
+    .index_dir = index_dir ? index_dir : input_dir,
+  };
+  const char *given_root = views.blob_root == input_dir ? NULL : views.blob_root;   /* the input's: checked by opening it */
+  if (cli_check_folder("efc run", blobs ? "--blobs" : "$EFC_BLOB_DIR", given_root) ||
+      cli_check_folder("efc run", "--index-dir", index_dir))
+    return 2;
   struct image *img = load_app(app);
   if (!img) return 1;
   /* Which application a state file belongs to: the checksum of its image. */
@@ -378,7 +392,7 @@ int cmd_run(int argc, char **argv) {
     return 2;
   }
   struct engine_sink sink = { &r, emit_line, dead_letter, trace ? trace_line : NULL };
-  struct engine_options opt = { .wall_clock = wall };
+  struct engine_options opt = { .wall_clock = wall, .views = &views };
   struct engine *e = engine_new(img, st, &opt, &sink, err, sizeof err);
   int rc = 0;
   if (!e) {

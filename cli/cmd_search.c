@@ -12,8 +12,9 @@
 static const char help[] =
   "usage: efc search INDEX QUERY [--limit N] [--json]\n\n"
   "Searches the full-text index INDEX (an SQLite file written by the `indexer`\n"
-  "view, e.g. kb.sqlite) and prints the best matching entries first, each with\n"
-  "its title, kind and time and a snippet with the matched words in [brackets].\n\n"
+  "view, e.g. kb.sqlite in the --index-dir of `efc run`) and prints the best\n"
+  "matching entries first, each with its title, kind and time and a snippet\n"
+  "with the matched words in [brackets].\n\n"
   "QUERY is an SQLite FTS5 query: words (all must match; English endings are\n"
   "ignored: \"meeting\" finds \"meetings\"), \"a phrase\", OR, NOT, prefix*,\n"
   "NEAR(a b), and column filters: title:word, text:word, kind:window.\n\n"
@@ -70,8 +71,8 @@ int cmd_search(int argc, char **argv) {
   }
   struct stat sb;
   if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    fprintf(stderr, "efc search: %s: %s (a flow that calls indexer(index: \"%s\", ...) creates it)\n", path,
-            stat(path, &sb) != 0 ? strerror(errno) : "not a regular file", path);
+    fprintf(stderr, "efc search: %s: %s (a run of a flow that calls indexer(index: \"%s\", ...) creates it "
+            "in its --index-dir)\n", path, stat(path, &sb) != 0 ? strerror(errno) : "not a regular file", path);
     return 1;
   }
   sqlite3 *db = NULL;

@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "state.h"
+#include "views.h"
 
 static const char help[] =
   "usage: efc serve [--store PATH] [--listen HOST:PORT] [--token T | --token-file F]\n"
@@ -41,7 +42,13 @@ static const char help[] =
   "                     refused until one closes)\n"
   "  --timeout S        close connections idle for S seconds (default %d)\n"
   "  --max-body BYTES   largest request body (default %d; 413 above)\n"
-  "  --log              one line per request on stderr\n\n"
+  "  --log              one line per request on stderr\n"
+  "  --blob-root DIR    the folder that views (summarizer, transcriber) read the\n"
+  "                     content events name in; a name that leaves it (an\n"
+  "                     absolute path, `..`, a link out) is refused.  Without\n"
+  "                     it, those views refuse every event (a dead letter)\n"
+  "  --index-dir DIR    the folder the indexer view writes its indexes in (a\n"
+  "                     plain file name, never a path); without it, refused\n\n"
   "Without --token the server listens on loopback only, unless --insecure.\n"
   "SIGINT or SIGTERM stop it cleanly.  Exit status: 0 after a clean stop, 1 a\n"
   "--load was refused, 2 bad usage, 3 the store or the listening socket failed.\n";
@@ -75,6 +82,7 @@ int cmd_serve(int argc, char **argv) {
       return 0;
     }
   const char *store_path = CLI_DEFAULT_STORE, *listen = HTTP_DEFAULT_LISTEN, *token = NULL, *state_path = NULL;
+  struct views_config views = { 0 };   /* --blob-root, --index-dir: none unless given */
   const char **loads = calloc((size_t)argc + 1, sizeof *loads);
   size_t nloads = 0;
   int insecure = 0, log = 0;
@@ -98,6 +106,8 @@ int cmd_serve(int argc, char **argv) {
     else if (strcmp(a, "--load") == 0 && has) loads[nloads++] = argv[++i];
     else if (strcmp(a, "--state") == 0 && has) state_path = argv[++i];
     else if (strcmp(a, "--log") == 0) log = 1;
+    else if (strcmp(a, "--blob-root") == 0 && has) views.blob_root = argv[++i];
+    else if (strcmp(a, "--index-dir") == 0 && has) views.index_dir = argv[++i];
     else if ((strcmp(a, "--max-connections") == 0 && has && positive(argv[++i], 10000, &connections) == 0) ||
              (strcmp(a, "--timeout") == 0 && has && positive(argv[++i], 86400, &timeout) == 0) ||
              (strcmp(a, "--max-body") == 0 && has && positive(argv[++i], 1L << 30, &max_body) == 0))
@@ -108,6 +118,11 @@ int cmd_serve(int argc, char **argv) {
       free(loads);
       return 2;
     }
+  }
+  if (cli_check_folder("efc serve", "--blob-root", views.blob_root) ||
+      cli_check_folder("efc serve", "--index-dir", views.index_dir)) {
+    free(loads);
+    return 2;
   }
   char err[512];
   int loopback = 0;
@@ -152,7 +167,7 @@ int cmd_serve(int argc, char **argv) {
     evstore_close(store);
     return 3;
   }
-  struct api *api = api_new(store, state, &(struct api_options){ .token = token, .max_body = (size_t)max_body });
+  struct api *api = api_new(store, state, &(struct api_options){ .token = token, .max_body = (size_t)max_body, .views = &views });
 #ifdef M_ARENA_MAX
   /* One thread per connection: glibc would give each its own malloc arena
    * (up to 8 per core), each keeping the high-water mark of a compile.  Two

@@ -39,6 +39,13 @@ int cli_write_file(const char *path, const void *data, size_t size) {
   return ok ? 0 : -1;
 }
 
+int cli_check_folder(const char *who, const char *option, const char *path) {
+  struct stat st;
+  if (!path || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) return 0;
+  fprintf(stderr, "%s: %s %s: not a folder\n", who, option, path);
+  return -1;
+}
+
 int cli_mkdirs(const char *dir) {
   char path[4096];
   size_t n = strlen(dir);

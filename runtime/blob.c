@@ -1,27 +1,23 @@
-/* blob.c — the blob store (see blob.h). */
+/* blob.c — the blob store (see blob.h): names resolved inside the root,
+ * regular files read with a size limit, content types sniffed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "blob.h"
 
-static char *base_dir;   /* set by blob_set_base; NULL: the default */
+#define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 
-void blob_set_base(const char *dir) {
-  free(base_dir);
-  base_dir = dir && *dir ? strdup(dir) : NULL;
-}
+static int without_openat2;   /* the test hook (blob.h) */
 
-const char *blob_base(void) {
-  if (base_dir) return base_dir;
-  const char *env = getenv("EFC_BLOB_DIR");
-  return env && *env ? env : ".";
-}
+void blob_test_without_openat2(int on) { without_openat2 = on; }
 
 size_t blob_default_max(void) {
   const char *env = getenv("EFC_BLOB_MAX_BYTES");
@@ -80,14 +76,9 @@ static int percent_decode(const char *in, char *out, size_t size) {
   return 0;
 }
 
-/* Opens and reads a regular file, at most `max` bytes. */
-static int read_file(const char *path, const char *uri, size_t max, struct blob *out, char *err, size_t err_size) {
+/* Reads the regular file open on fd (closed here), at most `max` bytes. */
+static int read_fd(int fd, const char *uri, size_t max, struct blob *out, char *err, size_t err_size) {
   char u[160];
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    snprintf(err, err_size, "cannot read %s: %s", shown(uri, u, sizeof u), strerror(errno));
-    return -1;
-  }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     snprintf(err, err_size, "cannot read %s: %s", shown(uri, u, sizeof u), strerror(errno));
@@ -152,54 +143,130 @@ static int read_file(const char *path, const char *uri, size_t max, struct blob 
   return 0;
 }
 
-/* A relative path: resolved under the base, and it must stay there. */
-static int read_relative(const char *rel, const char *uri, size_t max, struct blob *out, char *err, size_t err_size) {
-  char u[160];
-  /* `..` is refused before touching the file system, with the plainest message. */
+/* ---- names resolved inside the root -------------------------------------- */
+
+/* What follows `root` in the absolute path `path` ("." for the root
+ * itself), or NULL when path is not inside root. */
+static const char *after_root(const char *path, const char *root) {
+  size_t n = strlen(root);
+  while (n > 1 && root[n - 1] == '/') n--;
+  if (n == 1 && root[0] == '/') return path[1] ? path + 1 : ".";
+  if (strncmp(path, root, n) != 0 || (path[n] != '/' && path[n] != 0)) return NULL;
+  path += n;
+  while (*path == '/') path++;
+  return *path ? path : ".";
+}
+
+/* 1 when a component of the relative path `rel` is `..`. */
+static int has_dotdot(const char *rel) {
   for (const char *p = rel; *p;) {
-    const char *slash = strchr(p, '/');
-    size_t n = slash ? (size_t)(slash - p) : strlen(p);
-    if (n == 2 && p[0] == '.' && p[1] == '.') {
-      snprintf(err, err_size, "%s leaves the blob folder (`..` is not allowed in relative URIs)", shown(uri, u, sizeof u));
-      return -1;
-    }
+    size_t n = strcspn(p, "/");
+    if (n == 2 && p[0] == '.' && p[1] == '.') return 1;
     p += n;
     while (*p == '/') p++;
   }
-  const char *base = blob_base();
-  char base_real[PATH_MAX], full[PATH_MAX * 2], real[PATH_MAX];
-  if (!realpath(base, base_real)) {
-    snprintf(err, err_size, "the blob folder %s: %s (set it with --blobs DIR or EFC_BLOB_DIR)", base, strerror(errno));
-    return -1;
-  }
-  if ((size_t)snprintf(full, sizeof full, "%s/%s", base_real, rel) >= sizeof full) {
-    snprintf(err, err_size, "%s: the path is too long", shown(uri, u, sizeof u));
-    return -1;
-  }
-  if (!realpath(full, real)) {
-    snprintf(err, err_size, "cannot read %s: %s (in the blob folder %s)", shown(uri, u, sizeof u), strerror(errno), base_real);
-    return -1;
-  }
-  size_t bl = strlen(base_real);
-  int inside = strcmp(base_real, "/") == 0 || (strncmp(real, base_real, bl) == 0 && real[bl] == '/');
-  if (!inside) {
-    snprintf(err, err_size, "%s leaves the blob folder %s (through a symbolic link)", shown(uri, u, sizeof u), base_real);
-    return -1;
-  }
-  return read_file(real, uri, max, out, err, err_size);
+  return 0;
 }
 
-int blob_read(const char *uri, size_t max, struct blob *out, char *err, size_t err_size) {
-  char u[160];
-  out->bytes = NULL;
-  out->size = 0;
-  if (max == 0) max = blob_default_max();
-  if (!uri || !*uri) {
-    snprintf(err, err_size, "the URI is empty");
+/* Opens `rel` beneath the folder open on dirfd (whose real path is
+ * root_real); -1 with errno, EXDEV when the name leads out of it.
+ *
+ * openat2(RESOLVE_BENEATH) (Linux 5.6) makes the kernel refuse, during the
+ * lookup itself, every step out of dirfd: absolute symbolic links, links
+ * whose `..` climb above it, and mount-point tricks.  Nothing outside is
+ * ever opened and nothing can be swapped between a check and the open, which
+ * a realpath() check before open() cannot promise.  A link inside the root
+ * must therefore be relative.  Where openat2 is missing (ENOSYS: an old
+ * kernel or a seccomp filter) the file is opened normally and the kernel is
+ * asked where the open file really is (/proc/self/fd): the check is on what
+ * was opened, so it is race-free too; O_NONBLOCK and O_NOCTTY keep that
+ * open from blocking or taking a terminal, and nothing is read before the
+ * check.  Without /proc the name is refused (fail closed). */
+static int open_beneath(int dirfd, const char *rel, const char *root_real) {
+  if (!without_openat2) {
+    struct open_how how = { .flags = OPEN_FLAGS, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+    for (int attempt = 0; attempt < 8; attempt++) {
+      int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+      if (fd >= 0) return fd;
+      if (errno != EAGAIN) break;   /* EAGAIN: a rename raced the lookup; try again */
+    }
+    if (errno != ENOSYS) return -1;
+  }
+  int fd = openat(dirfd, rel, OPEN_FLAGS);
+  if (fd < 0) return -1;
+  char link[64], where[PATH_MAX];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, where, sizeof where - 1);
+  if (n < 0 || (where[n] = 0, !after_root(where, root_real))) {
+    close(fd);
+    errno = EXDEV;
     return -1;
   }
-  if (strlen(uri) >= PATH_MAX) {
-    snprintf(err, err_size, "the URI is %zu bytes long; at most %d", strlen(uri), PATH_MAX - 1);
+  return fd;
+}
+
+/* Opens the relative path `rel` inside root; `uri` names it in messages. */
+static int open_inside(const char *root, const char *root_real, const char *rel, const char *uri, char *err,
+                       size_t err_size) {
+  char u[160];
+  /* `..` is refused before touching the file system, with the plainest message. */
+  if (has_dotdot(rel)) {
+    snprintf(err, err_size, "%s: the blob name leaves the blob root (`..` is not allowed)", shown(uri, u, sizeof u));
+    return -1;
+  }
+  int dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) {
+    snprintf(err, err_size, "the blob root %s: %s", root, strerror(errno));
+    return -1;
+  }
+  int fd = open_beneath(dirfd, rel, root_real);
+  int saved = errno;
+  close(dirfd);
+  if (fd >= 0) return fd;
+  if (saved == EXDEV)
+    snprintf(err, err_size, "%s: the blob name leaves the blob root (through a symbolic link)", shown(uri, u, sizeof u));
+  else
+    snprintf(err, err_size, "cannot read %s: %s", shown(uri, u, sizeof u), strerror(saved));
+  return -1;
+}
+
+/* An absolute path (from a file:// URI or as is): what it names inside the
+ * root, compared with the root as given (when absolute) and with its real
+ * path, so either spelling of the root is accepted. */
+static int open_absolute(const char *root, const char *root_real, const char *path, const char *uri, char *err,
+                         size_t err_size) {
+  char u[160];
+  const char *rel = root[0] == '/' ? after_root(path, root) : NULL;
+  if (!rel) rel = after_root(path, root_real);
+  if (!rel) {
+    snprintf(err, err_size, "%s: the blob name leaves the blob root (an absolute path outside it)", shown(uri, u, sizeof u));
+    return -1;
+  }
+  return open_inside(root, root_real, rel, uri, err, err_size);
+}
+
+int blob_open(const char *root, const char *uri, size_t len, char *err, size_t err_size) {
+  char u[160];
+  if (!uri || len == 0) {
+    snprintf(err, err_size, "the blob name is empty");
+    return -1;
+  }
+  if (memchr(uri, 0, len)) {
+    snprintf(err, err_size, "the blob name holds a NUL byte");
+    return -1;
+  }
+  if (len >= PATH_MAX) {
+    snprintf(err, err_size, "the blob name is %zu bytes long; at most %d", len, PATH_MAX - 1);
+    return -1;
+  }
+  if (!root || !*root) {
+    snprintf(err, err_size, "%s: no blob root is configured, so no blob is read (efc run --blobs DIR, "
+             "efc serve --blob-root DIR)", shown(uri, u, sizeof u));
+    return -1;
+  }
+  char root_real[PATH_MAX];
+  if (!realpath(root, root_real)) {
+    snprintf(err, err_size, "the blob root %s: %s", root, strerror(errno));
     return -1;
   }
   /* A scheme: letters, digits, + - . before "://". */
@@ -222,19 +289,28 @@ int blob_read(const char *uri, size_t max, struct blob *out, char *err, size_t e
         snprintf(err, err_size, "%s: bad %%-escape in the path", shown(uri, u, sizeof u));
         return -1;
       }
-      return read_file(decoded, uri, max, out, err, err_size);
+      return open_absolute(root, root_real, decoded, uri, err, err_size);
     }
     if (s == 2 && strncasecmp(uri, "s3", 2) == 0) {
       snprintf(err, err_size, "%s: s3:// needs AWS support, not available in local runs yet "
-               "(copy the object into the blob folder and use a relative URI)", shown(uri, u, sizeof u));
+               "(copy the object into the blob root and use a relative name)", shown(uri, u, sizeof u));
       return -1;
     }
-    snprintf(err, err_size, "%s: the blob store reads file:// URIs and paths relative to the blob folder, "
+    snprintf(err, err_size, "%s: the blob store reads names relative to the blob root and file:// URIs inside it, "
              "not %.*s:// URIs", shown(uri, u, sizeof u), (int)(s > 20 ? 20 : s), uri);
     return -1;
   }
-  if (uri[0] == '/') return read_file(uri, uri, max, out, err, err_size);   /* an absolute path: like file:// */
-  return read_relative(uri, uri, max, out, err, err_size);
+  if (uri[0] == '/') return open_absolute(root, root_real, uri, uri, err, err_size);
+  return open_inside(root, root_real, uri, uri, err, err_size);
+}
+
+int blob_read(const char *root, const char *uri, size_t len, size_t max, struct blob *out, char *err,
+              size_t err_size) {
+  out->bytes = NULL;
+  out->size = 0;
+  if (max == 0) max = blob_default_max();
+  int fd = blob_open(root, uri, len, err, err_size);
+  return fd < 0 ? -1 : read_fd(fd, uri, max, out, err, err_size);
 }
 
 /* ---- content types -------------------------------------------------------- */

@@ -493,6 +493,8 @@ void stage_state_key(struct stage_run *run, const char *key_json, struct state_k
 struct state_store *stage_state(struct stage_run *run) { return run->e->state; }
 int64_t stage_now(struct stage_run *run) { return run->now; }
 
+const struct views_config *stage_views(struct stage_run *run) { return run->e->opt.views; }
+
 int stage_has_arg(struct stage_run *run, const char *name) {
   const struct image *img = run->e->img;
   const struct stage *st = &img->entries[run->entry].stages[run->stage];

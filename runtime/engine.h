@@ -33,11 +33,15 @@ struct engine_sink {
   void (*trace)(void *ctx, const char *text);
 };
 
+struct views_config;
+
 struct engine_options {
   int wall_clock;               /* 0: time is the events' `time` (deterministic) */
   int hop_limit;                /* 0: ENGINE_DEFAULT_HOPS */
   const char *account;          /* of emitted events; default "000000000000" */
   const char *region;           /* default "local" */
+  const struct views_config *views;   /* where views read blobs and write indexes (views.h;
+                                         borrowed); NULL: those views refuse */
 };
 
 struct engine_stats {

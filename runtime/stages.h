@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "state.h"
 
+struct views_config;
 struct stage_run;   /* one invocation of a stage on one row (engine.c) */
 
 struct native_stage {
@@ -49,6 +50,9 @@ const char *stage_event_name(struct stage_run *run);
 /* The i-th event (from 0) of the `on` list of the flow or route this stage
  * runs in; NULL past the end. */
 const char *stage_flow_event(struct stage_run *run, int i);
+/* Where the views may read blobs and write indexes: the host's
+ * configuration (engine_options.views), NULL when it gives none. */
+const struct views_config *stage_views(struct stage_run *run);
 /* Passes `row` (borrowed) on to the next stage; time_ms is the event time it carries. */
 int stage_continue(struct stage_run *run, struct json_object *row, int64_t time_ms);
 /* Reports a problem with this row to the dead-letter sink (the run goes on). */

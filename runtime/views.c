@@ -50,11 +50,23 @@ void views_shutdown(void) {
 
 /* ---- the view stages' input ---------------------------------------------- */
 
-static const char *string_at(struct json_object *o, const char *a, const char *b) {
+static struct json_object *string_at(struct json_object *o, const char *a, const char *b) {
   struct json_object *v;
   if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, a, &v)) return NULL;
   if (b && (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, b, &v))) return NULL;
-  return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+  return json_object_is_type(v, json_type_string) ? v : NULL;
+}
+
+/* A copy of a JSON string with its length: a NUL inside stays visible (the
+ * blob store refuses such a name rather than read a shorter one). */
+static char *copy_string(struct json_object *s, size_t *len) {
+  *len = (size_t)json_object_get_string_len(s);
+  char *c = malloc(*len + 1);
+  if (c) {
+    memcpy(c, json_object_get_string(s), *len);
+    c[*len] = 0;
+  }
+  return c;
 }
 
 void view_input_free(struct view_input *in) {
@@ -67,6 +79,7 @@ void view_input_free(struct view_input *in) {
 int view_input_read(struct stage_run *run, struct json_object *row, const char *view, struct view_input *in) {
   memset(in, 0, sizeof *in);
   struct json_object *arg;
+  size_t uri_len = 0;
   if (stage_arg(run, "uri", &arg) != 0) return -1;   /* already reported */
   if (arg && arg != VM_MISSING) {
     if (!json_object_is_type(arg, json_type_string)) {
@@ -74,18 +87,19 @@ int view_input_read(struct stage_run *run, struct json_object *row, const char *
       stage_fail(run, "%s: `uri` is not a string", view);
       return -1;
     }
-    in->uri = strdup(json_object_get_string(arg));
+    in->uri = copy_string(arg, &uri_len);
   } else {
-    const char *u = string_at(row, "data", "uri");
+    struct json_object *u = string_at(row, "data", "uri");
     if (!u) {
       vm_release(arg);
       stage_fail(run, "%s: nothing to read: the row has no data.uri and the call gives no `uri:`", view);
       return -1;
     }
-    in->uri = strdup(u);
+    in->uri = copy_string(u, &uri_len);
   }
   vm_release(arg);
-  const char *declared = string_at(row, "data", "mime");
+  struct json_object *declared_s = string_at(row, "data", "mime");
+  const char *declared = declared_s ? json_object_get_string(declared_s) : NULL;
   if (declared) in->declared_mime = strdup(declared);
   if (!in->uri || (declared && !in->declared_mime)) {
     view_input_free(in);
@@ -94,7 +108,8 @@ int view_input_read(struct stage_run *run, struct json_object *row, const char *
   }
   char err[600];
   struct blob b;
-  if (blob_read(in->uri, 0, &b, err, sizeof err) != 0) {
+  const struct views_config *config = stage_views(run);
+  if (blob_read(config ? config->blob_root : NULL, in->uri, uri_len, 0, &b, err, sizeof err) != 0) {
     view_input_free(in);
     stage_fail(run, "%s", err);
     return -1;

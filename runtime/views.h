@@ -60,6 +60,24 @@ const struct transcriber_provider *views_transcriber(void);
  * Registered with atexit() the first time a view runs; safe to call twice. */
 void views_shutdown(void);
 
+/* ---- where the views read and write ---------------------------------------- */
+
+/* Configuration of the host, given to the engine (engine_options.views) and
+ * read by the view stages through stage_views(): blob and index locations
+ * come from here, never from event data (design decision 12).  A name taken
+ * from an event is resolved inside these folders and refused if it leaves
+ * them (blob.h, view_indexer.c). */
+struct views_config {
+  const char *blob_root;       /* the folder blob names resolve in; NULL: reading blobs is refused */
+  const char *index_dir;       /* the folder indexer() index names resolve in; NULL: indexing is refused */
+};
+
+/* The file of the index `name` (len bytes; a NUL inside is refused) in the
+ * folder `dir` (NULL: none configured, refused): a plain file name, never a
+ * path.  0 and the path in `path`, or -1 and the reason (view_indexer.c). */
+int view_index_path(const char *dir, const char *name, size_t len, char *path, size_t size, char *err,
+                    size_t err_size);
+
 /* ---- shared by the view stages (views.c) ---------------------------------- */
 
 struct stage_run;
@@ -73,7 +91,7 @@ struct view_input {
 };
 
 /* Reads what the view `view` works on: the content at argument `uri`, else
- * at the row's data.uri.  0 on success (free with view_input_free); -1 when
+ * at the row's data.uri, inside the configured blob root.  0 on success (free with view_input_free); -1 when
  * the row was dead-lettered with the reason (the run goes on). */
 int view_input_read(struct stage_run *run, struct json_object *row, const char *view, struct view_input *in);
 void view_input_free(struct view_input *in);

@@ -500,7 +500,7 @@ struct api *api_new(struct evstore *store, struct state_store *state, const stru
   if (!api) return NULL;
   api->store = store;
   if (opt) api->opt = *opt;
-  api->ingest = ingest_new(store, state, &(struct ingest_options){ .hop_limit = api->opt.hop_limit });
+  api->ingest = ingest_new(store, state, &(struct ingest_options){ .hop_limit = api->opt.hop_limit, .views = api->opt.views });
   if (!api->ingest) {
     free(api);
     return NULL;

@@ -79,6 +79,8 @@ struct api_options {
   const char *token;              /* NULL: no authentication; else "Authorization: Bearer TOKEN" */
   size_t max_body;                /* 0: API_DEFAULT_MAX_BODY */
   int hop_limit;                  /* POST /events; 0: the engine's default */
+  const struct views_config *views;   /* POST /events: where views read blobs and write indexes
+                                         (borrowed); NULL: they refuse */
 };
 
 struct api;

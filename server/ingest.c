@@ -99,7 +99,7 @@ static int refresh(struct ingest *g) {
              r.diag.count ? ": " : "", r.diag.count ? r.diag.items[0].message : "");
   } else {
     struct engine_options eo = { .wall_clock = 0, .hop_limit = g->opt.hop_limit, .account = g->opt.account,
-                                 .region = g->opt.region };
+                                 .region = g->opt.region, .views = g->opt.views };
     struct engine_sink sink = { g, on_emit, on_dead_letter, NULL };
     char err[400];
     g->engine = engine_new(img, g->state, &eo, &sink, err, sizeof err);

@@ -30,6 +30,7 @@ struct ingest;
 struct ingest_options {
   int hop_limit;                  /* 0: the engine's default */
   const char *account, *region;   /* of events without them; NULL: the engine's defaults */
+  const struct views_config *views;   /* engine_options.views (borrowed) */
 };
 
 /* Borrows store and state (both must outlive it).  NULL when out of memory. */

@@ -16,17 +16,17 @@ unset EFC_LLM_URL EFC_LLM_MODEL EFC_LLM_API_KEY EFC_LLM_TIMEOUT_MS EFC_LLM_RETRI
 start_fake_llm --model kb-model \
   --prompt "What is on screen? Answer in two sentences." --answers "$K/llm-answers.tsv"
 
-# --- the run, from a folder of its own (kb.sqlite is written there) --------
+# --- the run, from a folder of its own (kb.sqlite is written there: --index-dir) --
 W="$TMP/work"
 mkdir -p "$W"
 run_kb() {   # run_kb OUT DL
   (cd "$W" && EFC_LLM_URL="http://127.0.0.1:$PORT/v1" EFC_LLM_MODEL=kb-model EFC_LLM_TIMEOUT_MS=10000 \
-    "$EFC" run "$K/kb.flow" --events "$K/events.ndjson" --blobs "$K/blobs" --drain --out "$1" --dead-letter "$2" 2>"$TMP/err")
+    "$EFC" run "$K/kb.flow" --events "$K/events.ndjson" --blobs "$K/blobs" --index-dir . --drain --out "$1" --dead-letter "$2" 2>"$TMP/err")
 }
 run_kb "$TMP/out.ndjson" "$TMP/dl.ndjson"
 ok $? "efc run kb.flow succeeds"
-[ -s "$W/kb.sqlite" ]
-ok $? "the run writes kb.sqlite in the current folder"
+[ -s "$W/kb.sqlite" ] && [ ! -e "$K/kb.sqlite" ]
+ok $? "the run writes kb.sqlite in --index-dir, not in the input's folder"
 
 # The speech recognizer's words are not part of the comparison (an old,
 # small model: its exact words are not stable across versions); everything
@@ -103,11 +103,13 @@ ok $? "no query: usage, exit 2"
 "$EFC" search --help | grep -q 'usage: efc search INDEX QUERY'
 ok $? "efc search --help"
 
-# --- the indexer cannot open its file: a dead letter, not a crash -----------
+# --- index names: a plain file name in the index folder, never a path -------
+# The index name comes from the event here, as an API client could send it.
 cat > "$TMP/bad.flow" <<'EOF'
 import std.index
 
 event Memo from "memo" {
+  index: string
   text: string
 }
 
@@ -117,14 +119,51 @@ event Kept {
 
 flow keep {
   on Memo
-  | indexer(index: "no/such/folder/x.sqlite", title: "memo", text: text)
+  | indexer(index: index, title: "memo", text: text)
   | map { text: text }
   -> emit Kept
 }
 EOF
-echo '{"id":"m1","detail-type":"Memo","source":"memo","time":"2026-11-23T09:00:00Z","detail":{"text":"hello"}}' > "$TMP/memo.ndjson"
-(cd "$W" && "$EFC" run "$TMP/bad.flow" --events "$TMP/memo.ndjson" --out "$TMP/bad.out" --dead-letter "$TMP/bad.dl" 2>/dev/null)
-[ $? -eq 0 ] && [ ! -s "$TMP/bad.out" ] && grep -q 'indexer: cannot open the index no/such/folder/x.sqlite' "$TMP/bad.dl"
-ok $? "an index that cannot be created: the event is dead-lettered with the reason"
+mkdir -p "$TMP/ix" "$TMP/ix/sub"
+: > "$TMP/none.ndjson"   # a real efc state file (SQLite) in the index folder
+"$EFC" run "$TMP/bad.flow" --events "$TMP/none.ndjson" --state "$TMP/ix/store.db" --index-dir "$TMP/ix" 2>/dev/null
+cp "$TMP/ix/store.db" "$TMP/store.before"
+ln -s "$TMP/ix/store.db" "$TMP/ix/link.sqlite"
+memo() { printf '{"id":"m%s","detail-type":"Memo","source":"memo","time":"2026-11-23T09:00:00Z","detail":{"index":"%s","text":"hello"}}\n' "$1" "$2"; }
+{
+  memo 1 "../outside.sqlite"          # 1
+  memo 2 "$TMP/abs.sqlite"            # 2
+  memo 3 "sub/x.sqlite"               # 3
+  memo 4 "store.db"                   # 4 an existing database that is not an index (efc's state)
+  memo 5 "link.sqlite"                # 5 a symbolic link
+  memo 6 "kb.sqlite\\u0000/../../x"   # 6
+  memo 7 ".hidden"                    # 7
+  memo 8 "memo.sqlite"                # 8 the good one
+  memo 9 "memo.sqlite-wal"            # 9
+} > "$TMP/memo.ndjson"
+(cd "$W" && "$EFC" run "$TMP/bad.flow" --events "$TMP/memo.ndjson" --index-dir "$TMP/ix" --out "$TMP/bad.out" \
+  --dead-letter "$TMP/bad.dl" 2>/dev/null)
+ok $? "efc run goes on past every refused index name"
+reason() { jq -r --argjson l "$1" 'select(.line == $l) | .reason' "$TMP/bad.dl"; }
+has() { reason "$1" | grep -qF -- "$2"; ok $? "$3"; [ $? -eq 0 ] || reason "$1" | diag; }
+has 1 'leaves the index folder' "index name ../outside.sqlite: dead letter, leaves the index folder"
+has 2 'leaves the index folder' "an absolute index path: dead letter"
+has 3 'leaves the index folder' "an index name with a separator: dead letter"
+has 4 'store.db: it holds other tables: it is not an index written by the indexer' "an existing database that is not an index (e.g. the store) is never written"
+has 5 'a symbolic link is not followed' "an index name that is a symbolic link: dead letter"
+has 6 'the index name holds a NUL byte' "an index name with a NUL byte: dead letter"
+has 7 'not a plain file name' "a hidden index name: dead letter"
+has 9 'not ending in -wal' "an index name of a SQLite companion file: dead letter"
+[ "$(jq -s length "$TMP/bad.out")" -eq 1 ] && [ -s "$TMP/ix/memo.sqlite" ] && [ "$(jq -s length "$TMP/bad.dl")" -eq 8 ]
+ok $? "only the plain name is written, in the index folder; 8 dead letters"
+[ ! -e "$TMP/outside.sqlite" ] && [ ! -e "$TMP/abs.sqlite" ] && [ ! -e "$TMP/ix/sub/x.sqlite" ] && [ ! -e "$W/memo.sqlite" ] \
+  && [ ! -e "$TMP/ix/kb.sqlite" ] && cmp -s "$TMP/store.before" "$TMP/ix/store.db"
+ok $? "no file is created outside the index folder, and the other database is untouched"
+(cd "$W" && "$EFC" run "$TMP/bad.flow" --events "$TMP/memo.ndjson" --index-dir "$TMP/nope" 2>"$TMP/nope.err" >/dev/null)
+[ $? -eq 2 ] && grep -q "efc run: --index-dir $TMP/nope: not a folder" "$TMP/nope.err"
+ok $? "--index-dir that is not a folder: exit 2, named"
+(cd "$W" && "$EFC" run "$TMP/bad.flow" --events "$TMP/memo.ndjson" --out /dev/null --dead-letter "$TMP/def.dl" 2>/dev/null)
+[ -s "$TMP/memo.sqlite" ] && [ ! -e "$W/memo.sqlite" ]
+ok $? "without --index-dir, indexes go to the folder of the --events file"
 
 done_testing

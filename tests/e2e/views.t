@@ -92,8 +92,8 @@ expect_dead "$TMP/shots.dl" 6 "no choices[0].message" "a response without choice
 expect_dead "$TMP/shots.dl" 8 "HTTP 429: rate limited (after 3 attempts)" "429 for ever: dead letter after the retries"
 expect_dead "$TMP/shots.dl" 9 "HTTP 400: fake_llm: the image payload" "the server checks the image payload (a different image is refused)"
 expect_dead "$TMP/shots.dl" 10 "cannot read missing.png: No such file" "a missing file: dead letter"
-expect_dead "$TMP/shots.dl" 11 "leaves the blob folder" "a relative URI with .. : dead letter"
-expect_dead "$TMP/shots.dl" 12 "leaves the blob folder" "a symbolic link out of the blob folder: dead letter"
+expect_dead "$TMP/shots.dl" 11 "leaves the blob root (\`..\` is not allowed)" "a relative URI with .. : dead letter"
+expect_dead "$TMP/shots.dl" 12 "leaves the blob root (through a symbolic link)" "a symbolic link out of the blob root: dead letter"
 expect_dead "$TMP/shots.dl" 13 "s3://captures/shot.png: s3:// needs AWS support, not available in local runs yet" "s3:// URIs: a clear error"
 expect_dead "$TMP/shots.dl" 14 "holds audio/wav; the summarizer reads images and text" "audio sent to the summarizer: dead letter"
 jq -e -s 'length == 10 and all(.[]; .event.source == "test.capture" and (.reason | contains("call summarizer")))' "$TMP/shots.dl" >/dev/null

@@ -1,6 +1,8 @@
-/* test_views.c — what the views stand on: the blob store (URIs, the base
- * folder, escapes, limits, files that are not files) and the WAV reader
- * with its resampler (every sample format, damaged and hostile files,
+/* test_views.c — what the views stand on: the blob store (names resolved
+ * inside the blob root, with openat2 and with its fallback; escapes by `..`,
+ * absolute paths, file:// and links refused; NUL, empty and long names;
+ * limits; files that are not files), index names inside the index folder,
+ * and the WAV reader with its resampler (every sample format, damaged and hostile files,
  * frequency and level kept across rates).  The views themselves, with
  * their services, are tested end to end in tests/e2e/views.t. */
 #include <stdarg.h>
@@ -17,13 +19,14 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "views.h"
 #include "wav.h"
 
-/* ---- fixtures: a blob folder in a fresh temporary directory --------------- */
+/* ---- fixtures: a blob root in a fresh temporary directory ----------------- */
 
 struct dirs {
-  char root[64];     /* holds base/ and outside.bin */
-  char base[96];
+  char root[64];     /* holds base/, outside.bin and rootlink -> base */
+  char base[96];     /* the blob root */
 };
 
 static void put(const char *path, const void *data, size_t n) {
@@ -31,6 +34,12 @@ static void put(const char *path, const void *data, size_t n) {
   assert_non_null(f);
   assert_int_equal(fwrite(data, 1, n, f), n);
   fclose(f);
+}
+
+static int link_in(const char *dir, const char *name, const char *target) {
+  char p[256];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return symlink(target, p);
 }
 
 static int setup(void **state) {
@@ -46,15 +55,23 @@ static int setup(void **state) {
   put(p, "hello blob\n", 11);
   snprintf(p, sizeof p, "%s/outside.bin", d->root);
   put(p, "secret", 6);
-  snprintf(p, sizeof p, "%s/escape", d->base);
-  if (symlink("../outside.bin", p) != 0) return -1;
-  snprintf(p, sizeof p, "%s/inside", d->base);
-  if (symlink("sub/a b.txt", p) != 0) return -1;
+  char abs_out[160];
+  snprintf(abs_out, sizeof abs_out, "%s/outside.bin", d->root);
+  if (link_in(d->base, "escape", "../outside.bin") || link_in(d->base, "abs_escape", abs_out) ||
+      link_in(d->base, "dirlink", "..") || link_in(d->base, "inside", "sub/a b.txt") ||
+      link_in(d->base, "sub/up", "../sub/a b.txt") ||
+      link_in(d->root, "rootlink", "base"))
+    return -1;
   snprintf(p, sizeof p, "%s/fifo", d->base);
   if (mkfifo(p, 0600) != 0) return -1;
-  blob_set_base(d->base);
   *state = d;
   return 0;
+}
+
+/* The same fixtures, resolved as on a kernel without openat2. */
+static int setup_without_openat2(void **state) {
+  blob_test_without_openat2(1);
+  return setup(state);
 }
 
 static int teardown(void **state) {
@@ -62,89 +79,154 @@ static int teardown(void **state) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->root);
   if (system(cmd) != 0) return -1;
-  blob_set_base(NULL);
-  unsetenv("EFC_BLOB_DIR");
+  blob_test_without_openat2(0);
   unsetenv("EFC_BLOB_MAX_BYTES");
   free(d);
   return 0;
 }
 
-static void expect_fail(const char *uri, const char *part) {
+static const char *blob_root;   /* of expect_fail / expect_read: set by each test */
+
+static void expect_fail_n(const char *uri, size_t len, const char *part) {
   struct blob b;
   char err[512] = "";
-  assert_int_equal(blob_read(uri, 0, &b, err, sizeof err), -1);
+  assert_int_equal(blob_read(blob_root, uri, len, 0, &b, err, sizeof err), -1);
   assert_null(b.bytes);
-  if (!strstr(err, part)) fail_msg("blob_read(%s): \"%s\" does not say \"%s\"", uri, err, part);
+  if (!strstr(err, part)) fail_msg("blob_read(%s): \"%s\" does not say \"%s\"", uri ? uri : "NULL", err, part);
 }
+
+static void expect_fail(const char *uri, const char *part) { expect_fail_n(uri, uri ? strlen(uri) : 0, part); }
 
 static void expect_read(const char *uri, const char *content) {
   struct blob b;
   char err[512] = "";
-  if (blob_read(uri, 0, &b, err, sizeof err) != 0) fail_msg("blob_read(%s): %s", uri, err);
+  if (blob_read(blob_root, uri, strlen(uri), 0, &b, err, sizeof err) != 0) fail_msg("blob_read(%s): %s", uri, err);
   assert_int_equal(b.size, strlen(content));
   assert_memory_equal(b.bytes, content, b.size);
   assert_int_equal(b.bytes[b.size], 0);
   blob_free(&b);
 }
 
-/* ---- blob store --------------------------------------------------------------- */
+/* ---- blob store: names resolved inside the root ------------------------------ */
 
 static void test_relative_paths(void **state) {
-  (void)state;
+  struct dirs *d = *state;
+  blob_root = d->base;
   expect_read("sub/a b.txt", "hello blob\n");
   expect_read("./sub//a b.txt", "hello blob\n");
   expect_read("inside", "hello blob\n");   /* a link that stays inside */
+  expect_read("sub/up", "hello blob\n");   /* a link whose `..` stays inside */
 }
 
 static void test_escapes_refused(void **state) {
-  (void)state;
-  expect_fail("../outside.bin", "leaves the blob folder");
-  expect_fail("sub/../../outside.bin", "leaves the blob folder");
-  expect_fail("sub/..", "leaves the blob folder");
-  expect_fail("escape", "leaves the blob folder");
-  expect_fail("escape", "symbolic link");
+  struct dirs *d = *state;
+  blob_root = d->base;
+  expect_fail("../outside.bin", "the blob name leaves the blob root (`..` is not allowed)");
+  expect_fail("sub/../../outside.bin", "leaves the blob root");
+  expect_fail("sub/..", "leaves the blob root");
+  expect_fail("..", "leaves the blob root");
+  expect_fail("escape", "leaves the blob root (through a symbolic link)");
+  expect_fail("abs_escape", "leaves the blob root (through a symbolic link)");
+  expect_fail("dirlink/outside.bin", "leaves the blob root (through a symbolic link)");
+  expect_fail("dirlink", "leaves the blob root");
 }
 
-static void test_file_uris(void **state) {
+static void test_absolute_paths_and_file_uris(void **state) {
   struct dirs *d = *state;
   char uri[300];
+  blob_root = d->base;
   snprintf(uri, sizeof uri, "file://%s/sub/a%%20b.txt", d->base);
   expect_read(uri, "hello blob\n");
   snprintf(uri, sizeof uri, "file://localhost%s/sub/a b.txt", d->base);
   expect_read(uri, "hello blob\n");
-  snprintf(uri, sizeof uri, "%s/outside.bin", d->root);   /* a plain absolute path: like file:// */
-  expect_read(uri, "secret");
+  snprintf(uri, sizeof uri, "%s/sub/a b.txt", d->base);   /* a plain absolute path: like file:// */
+  expect_read(uri, "hello blob\n");
+  snprintf(uri, sizeof uri, "%s/escape", d->base);   /* inside by name, out through a link */
+  expect_fail(uri, "through a symbolic link");
+  snprintf(uri, sizeof uri, "file://%s/sub/../../outside.bin", d->base);
+  expect_fail(uri, "`..` is not allowed");
+  /* Outside the root: refused before the file system is asked, so a file
+   * that exists and one that does not get the same answer. */
+  snprintf(uri, sizeof uri, "%s/outside.bin", d->root);
+  expect_fail(uri, "leaves the blob root (an absolute path outside it)");
+  snprintf(uri, sizeof uri, "file://%s/outside.bin", d->root);
+  expect_fail(uri, "leaves the blob root (an absolute path outside it)");
+  snprintf(uri, sizeof uri, "%sx/secret", d->base);   /* a sibling whose name starts like the root */
+  expect_fail(uri, "leaves the blob root");
+  expect_fail("/etc/passwd", "/etc/passwd: the blob name leaves the blob root (an absolute path outside it)");
+  expect_fail("/etc/no-such-efc-file", "/etc/no-such-efc-file: the blob name leaves the blob root (an absolute path outside it)");
+  expect_fail("file:///etc/passwd", "leaves the blob root");
+  expect_fail("file://localhost/etc/passwd", "leaves the blob root");
+  expect_fail("file:///", "leaves the blob root");
   expect_fail("file://server/share/x.png", "absolute path on this machine");
   expect_fail("file://", "absolute path on this machine");
   snprintf(uri, sizeof uri, "file://%s/sub/a%%00b.txt", d->base);
   expect_fail(uri, "bad %-escape");
   snprintf(uri, sizeof uri, "file://%s/sub/a%%zzb.txt", d->base);
   expect_fail(uri, "bad %-escape");
+  /* The root spelled through a link: names under either spelling are inside. */
+  char linked[128];
+  snprintf(linked, sizeof linked, "%s/rootlink", d->root);
+  blob_root = linked;
+  snprintf(uri, sizeof uri, "file://%s/sub/a%%20b.txt", linked);
+  expect_read(uri, "hello blob\n");
+  snprintf(uri, sizeof uri, "file://%s/sub/a%%20b.txt", d->base);
+  expect_read(uri, "hello blob\n");
+  expect_read("sub/a b.txt", "hello blob\n");
+  expect_fail("escape", "through a symbolic link");
+}
+
+static void test_bad_names(void **state) {
+  struct dirs *d = *state;
+  blob_root = d->base;
+  expect_fail("", "the blob name is empty");
+  expect_fail(NULL, "the blob name is empty");
+  expect_fail_n("sub/a b.txt\0../../outside.bin", 30, "the blob name holds a NUL byte");
+  expect_fail_n("sub/a b.txt\0", 12, "the blob name holds a NUL byte");
+  char long_uri[5000];
+  memset(long_uri, 'a', sizeof long_uri - 1);
+  long_uri[sizeof long_uri - 1] = 0;
+  expect_fail(long_uri, "bytes long; at most");
+  long_uri[300] = 0;   /* one component longer than a file name may be */
+  expect_fail(long_uri, "File name too long");
+}
+
+static void test_no_root(void **state) {
+  (void)state;
+  blob_root = NULL;
+  expect_fail("sub/a b.txt", "no blob root is configured");
+  expect_fail("/etc/passwd", "no blob root is configured");
+  blob_root = "";
+  expect_fail("x.png", "no blob root is configured");
+  blob_root = "/nonexistent-efc-folder";
+  expect_fail("x.png", "the blob root /nonexistent-efc-folder: No such file");
 }
 
 static void test_other_schemes(void **state) {
-  (void)state;
+  struct dirs *d = *state;
+  blob_root = d->base;
   expect_fail("s3://bucket/key.png", "s3:// needs AWS support, not available in local runs yet");
   expect_fail("S3://bucket/key.png", "s3:// needs AWS support");
   expect_fail("https://example.com/x.png", "not https:// URIs");
-  expect_fail("", "the URI is empty");
-  expect_fail(NULL, "the URI is empty");
 }
 
 static void test_not_regular_files(void **state) {
-  (void)state;
+  struct dirs *d = *state;
+  blob_root = d->base;
   expect_fail("fifo", "not a regular file");   /* and it does not block */
   expect_fail("sub", "it is a folder");
+  expect_fail(".", "it is a folder");
   expect_fail("nothing.png", "No such file");
 }
 
 static void test_size_limits(void **state) {
-  (void)state;
+  struct dirs *d = *state;
   struct blob b;
   char err[512];
-  assert_int_equal(blob_read("sub/a b.txt", 10, &b, err, sizeof err), -1);
+  blob_root = d->base;
+  assert_int_equal(blob_read(d->base, "sub/a b.txt", 11, 10, &b, err, sizeof err), -1);
   assert_non_null(strstr(err, "11 bytes, over the limit of 10"));
-  assert_int_equal(blob_read("sub/a b.txt", 11, &b, err, sizeof err), 0);
+  assert_int_equal(blob_read(d->base, "sub/a b.txt", 11, 11, &b, err, sizeof err), 0);
   blob_free(&b);
   setenv("EFC_BLOB_MAX_BYTES", "5", 1);
   assert_int_equal(blob_default_max(), 5);
@@ -152,28 +234,51 @@ static void test_size_limits(void **state) {
   setenv("EFC_BLOB_MAX_BYTES", "lots", 1);
   assert_int_equal(blob_default_max(), BLOB_DEFAULT_MAX);
   unsetenv("EFC_BLOB_MAX_BYTES");
-  char long_uri[5000];
-  memset(long_uri, 'a', sizeof long_uri - 1);
-  long_uri[sizeof long_uri - 1] = 0;
-  expect_fail(long_uri, "long");
 }
 
-static void test_base_folder(void **state) {
-  struct dirs *d = *state;
-  blob_set_base(NULL);
-  setenv("EFC_BLOB_DIR", d->base, 1);
-  assert_string_equal(blob_base(), d->base);
-  expect_read("sub/a b.txt", "hello blob\n");
-  blob_set_base(d->root);   /* set explicitly: wins over the environment */
-  assert_string_equal(blob_base(), d->root);
-  expect_read("base/sub/a b.txt", "hello blob\n");
-  expect_read("outside.bin", "secret");
-  blob_set_base(NULL);
-  unsetenv("EFC_BLOB_DIR");
-  assert_string_equal(blob_base(), ".");
-  blob_set_base("/nonexistent-efc-folder");
-  expect_fail("x.png", "the blob folder /nonexistent-efc-folder");
-  blob_set_base(d->base);
+/* ---- index names: a plain file name inside the index folder ------------------ */
+
+static void expect_index(const char *dir, const char *name, size_t len, const char *want) {
+  char path[256] = "", err[400] = "";
+  int rc = view_index_path(dir, name, len, path, sizeof path, err, sizeof err);
+  if (want[0] == '=') {
+    if (rc != 0) fail_msg("view_index_path(%s): %s", name, err);
+    assert_string_equal(path, want + 1);
+  } else {
+    assert_int_equal(rc, -1);
+    if (!strstr(err, want)) fail_msg("view_index_path(%s): \"%s\" does not say \"%s\"", name, err, want);
+  }
+}
+#define INDEX(dir, name, want) expect_index(dir, name, strlen(name), want)
+
+static void test_index_names(void **state) {
+  (void)state;
+  INDEX("/srv/ix", "kb.sqlite", "=/srv/ix/kb.sqlite");
+  INDEX("/srv/ix", "Notes_2026-11.db", "=/srv/ix/Notes_2026-11.db");
+  INDEX("/srv/ix", "a..b", "=/srv/ix/a..b");
+  INDEX("/srv/ix", "../kb.sqlite", "leaves the index folder");
+  INDEX("/srv/ix", "..", "leaves the index folder");
+  INDEX("/srv/ix", "sub/kb.sqlite", "leaves the index folder");
+  INDEX("/srv/ix", "/var/lib/efc/efc-store.db", "leaves the index folder");
+  INDEX("/srv/ix", "..\\kb.sqlite", "leaves the index folder");
+  INDEX("/srv/ix", ".", "not a plain file name");
+  INDEX("/srv/ix", ".hidden", "not a plain file name");
+  INDEX("/srv/ix", "-rf", "not a plain file name");
+  INDEX("/srv/ix", "a b", "not a plain file name");
+  INDEX("/srv/ix", "kb.sqlite-wal", "not ending in -wal");
+  INDEX("/srv/ix", "kb.sqlite-journal", "not a plain file name");
+  INDEX("/srv/ix", "", "`index` is empty");
+  expect_index("/srv/ix", "kb.sqlite\0/../../x", 18, "holds a NUL byte");
+  char name[200];
+  memset(name, 'k', 128);
+  name[128] = 0;
+  char want[300];
+  snprintf(want, sizeof want, "=/srv/ix/%s", name);
+  INDEX("/srv/ix", name, want);   /* 128 characters: the longest */
+  strcat(name, "k");
+  INDEX("/srv/ix", name, "not a plain file name");
+  INDEX(NULL, "kb.sqlite", "no index folder is configured");
+  INDEX("", "kb.sqlite", "no index folder is configured");
 }
 
 static void test_sniff(void **state) {
@@ -421,11 +526,17 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
     cmocka_unit_test_setup_teardown(test_escapes_refused, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_file_uris, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_absolute_paths_and_file_uris, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_no_root, setup, teardown),
     cmocka_unit_test_setup_teardown(test_other_schemes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_not_regular_files, setup, teardown),
     cmocka_unit_test_setup_teardown(test_size_limits, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_base_folder, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_relative_paths, setup_without_openat2, teardown),
+    cmocka_unit_test_setup_teardown(test_escapes_refused, setup_without_openat2, teardown),
+    cmocka_unit_test_setup_teardown(test_absolute_paths_and_file_uris, setup_without_openat2, teardown),
+    cmocka_unit_test_setup_teardown(test_not_regular_files, setup_without_openat2, teardown),
+    cmocka_unit_test(test_index_names),
     cmocka_unit_test(test_sniff),
     cmocka_unit_test(test_wav_pcm16_same_rate),
     cmocka_unit_test(test_wav_formats_and_resampling),
