@@ -98,6 +98,10 @@ static void store_failed(struct api_response *rs, enum evstore_status s) {
     api_error_response(rs, s == EVSTORE_EXISTS ? API_CONFLICT : API_NOT_FOUND, "%s", evstore_error());
     return;
   }
+  if (s == EVSTORE_INVALID) {   /* an item the request made is one the store cannot hold (e.g. over 400 KB) */
+    api_error_response(rs, API_BAD_REQUEST, "the event store cannot hold it: %s", evstore_error());
+    return;
+  }
   api_error_response(rs, s == EVSTORE_BUSY ? API_UNAVAILABLE : API_INTERNAL, "the event store failed: %s (%s)",
                      evstore_error(), evstore_status_name(s));
 }

@@ -412,6 +412,21 @@ static void admitted_before_the_body(void **state) {
   teardown(&s);
 }
 
+/* An event too large for one store item is the request's fault: 400, not 500. */
+static void items_too_large_are_refused(void **state) {
+  struct fixture *f = *state;
+  size_t size = 9000 * 24 + 200;
+  char *source = malloc(size), *p = source;
+  p += sprintf(p, "event Huge {\n");
+  for (int i = 0; i < 9000; i++) p += sprintf(p, "  field%d: string\n", i);
+  sprintf(p, "}\nflow huge { on Huge | map { x: field1 } -> emit IdleSeen }\nevent IdleSeen { x: string }\n");
+  expect_error(post(f, "/flow", "text/x-efc", source), 400, "bad_request", "at most 409600");
+  free(source);
+  struct reply flows = get(f, "/flows");
+  assert_int_equal(json_object_array_length(flows.json), 1);
+  done(&flows);
+}
+
 /* ---- writes do not hold the store while they compile ------------------------------------ */
 
 struct holder {
@@ -868,6 +883,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(ids_cut_at_nul_are_refused, setup, teardown),
     cmocka_unit_test(admitted_before_the_body),
     cmocka_unit_test_setup_teardown(compiles_do_not_wait_for_the_writer, setup, teardown),
+    cmocka_unit_test_setup_teardown(items_too_large_are_refused, setup, teardown),
     cmocka_unit_test_setup_teardown(loaded_items_come_back, setup, teardown),
     cmocka_unit_test_setup_teardown(create_and_delete_a_flow, setup, teardown),
     cmocka_unit_test_setup_teardown(create_from_json, setup, teardown),
