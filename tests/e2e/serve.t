@@ -23,6 +23,19 @@ ok $? "a non-loopback address without --token is refused"
 "$EFC" serve --listen nowhere --store :memory: > /dev/null 2> "$TMP/err"
 [ $? -eq 2 ] && grep -q "HOST:PORT" "$TMP/err"
 ok $? "a malformed --listen is refused"
+"$EFC" serve --allow-host 'a b' --store :memory: > /dev/null 2> "$TMP/err"
+[ $? -eq 2 ] && grep -q "allow-host" "$TMP/err"
+ok $? "an --allow-host that is not a host name is refused"
+grep -q "allow-host NAME" "$TMP/help" && grep -q "Security" "$TMP/help"
+ok $? "the help tells of --allow-host and the checks"
+start_server ah --store :memory: --allow-host efc.test --allow-host proxy.test:443
+req GET /health -H 'Host: efc.test:9000'
+expect_status 200 "--allow-host NAME: Host NAME with any port is answered"
+req GET /health -H 'Host: proxy.test'
+expect_error 421 misdirected_request "--allow-host NAME:PORT: only that port"
+req GET /health -H 'Host: other.test'
+expect_error 421 misdirected_request "another name: 421"
+stop_server
 "$EFC" store --help | grep -q "efc store load"
 ok $? "efc store --help"
 "$EFC" store frobnicate > /dev/null 2>&1
