@@ -1,9 +1,14 @@
 /* http.c — the libmicrohttpd transport (see http.h).
  *
- * libmicrohttpd calls on_request() several times per request: once with
- * the headers (we decide about the body's size there), once per piece of
- * body (we append it), and once at the end (we answer).  State between the
- * calls lives in a struct exchange, freed when the request completes.
+ * libmicrohttpd calls on_request_line() with the raw request line (the
+ * exchange starts there, with the path decoded by us, so that a %00 stays
+ * visible), then on_request() several times per request: once with the
+ * headers (on_headers: everything the handlers can refuse without the
+ * body is refused there, api_admit(), then the body's announced size),
+ * once per piece of body (on_body: we append it), and once at the end (we
+ * answer).  State between the calls lives in a struct exchange, freed
+ * when the request completes.  Connections and their request deadlines
+ * are http_conn.c's.
  *
  * At the end, a GET is answered on the spot; anything else may wait (for
  * the store's writer, the compiler, an fsync, the engine), so it goes to a
@@ -133,13 +138,14 @@ int http_parse_listen(const char *listen, int *loopback, char *err, size_t err_s
 
 struct headers {
   struct api_header items[MAX_HEADERS];
-  size_t count;
+  size_t count, total;          /* total: also those past MAX_HEADERS */
 };
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
   (void)kind;
   struct headers *h = cls;
   if (h->count < MAX_HEADERS) h->items[h->count++] = (struct api_header){ key, value ? value : "" };
+  h->total++;
   return MHD_YES;
 }
 
@@ -322,6 +328,11 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
   }
   struct headers h = { .count = 0 };
   MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
+  if (h.total > MAX_HEADERS) {   /* the handlers would not see them all: an Origin could hide past the limit */
+    api_error_response(&rs, API_BAD_REQUEST, "the request has %zu headers; this server takes at most %d", h.total,
+                       MAX_HEADERS);
+    return refuse(s, conn, method, url, x, &rs);
+  }
   struct api_request rq = request_of(x, method, NULL, h.items, h.count);
   if (!api_admit(s->api, &rq, &rs)) return refuse(s, conn, method, url, x, &rs);
   api_response_free(&rs);

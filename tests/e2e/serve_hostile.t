@@ -68,6 +68,10 @@ req POST /flow -H 'Origin: http://evil.example' -H 'Content-Type: text/x-efc' --
 expect_status 403 "Origin: http://evil.example: 403" '.error == "forbidden" and (.message | contains("evil.example"))'
 req GET /flows -H 'Origin: null'
 expect_error 403 forbidden "Origin: null (a sandboxed page): 403"
+many=(); for i in $(seq 1 70); do many+=(-H "X-Filler-$i: x"); done
+req GET /flows "${many[@]}" -H 'Origin: http://evil.example'
+case $STATUS in 400|403|431) true ;; *) false ;; esac
+ok $? "an Origin hidden after 70 other headers is not let through ($STATUS)"
 req GET /health -H "Origin: http://127.0.0.1:$PORT"
 expect_status 200 "Origin: this server's own page: 200"
 for type in text/plain application/x-www-form-urlencoded 'multipart/form-data; boundary=x'; do
