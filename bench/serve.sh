@@ -23,7 +23,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$DIR"' EXIT
 pid=$!
 for _ in $(seq 1 100); do grep -q "listening on" "$DIR/serve.out" && break; sleep 0.05; done
 url=http://$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$DIR/serve.out")
-curl -sf --data-binary 'event IdleSeen { user: string }
+curl -sf -H 'Content-Type: text/x-efc' --data-binary 'event IdleSeen { user: string }
 flow idle { on ScreenCaptured where application.name == "idle" | map { user: profile.user } -> emit IdleSeen }' \
   "$url/flow" > /dev/null
 
@@ -53,7 +53,7 @@ end
 local n, created = 0, nil
 request = function()
   if created then return wrk.format("DELETE", "/flow/" .. created) end
-  return wrk.format("POST", "/flow", nil,
+  return wrk.format("POST", "/flow", {["Content-Type"] = "text/x-efc"},
     string.format("flow w%s_%d { on ScreenCaptured | map { user: profile.user } -> emit IdleSeen }", id, n))
 end
 response = function(status, headers, body)

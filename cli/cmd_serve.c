@@ -15,6 +15,7 @@
 #include "evstore.h"
 #include "handlers.h"
 #include "http.h"
+#include "origin.h"
 #include "state.h"
 #include "views.h"
 
@@ -33,6 +34,9 @@ static const char help[] =
   "  --token-file F     the same, with the token on the first line of F (keeps it\n"
   "                     out of the process list)\n"
   "  --insecure         allow a non-loopback --listen without a token\n"
+  "  --allow-host NAME  also answer requests for NAME (a name clients use for this\n"
+  "                     server: NAME matches any port, NAME:PORT one); may be\n"
+  "                     repeated\n"
   "  --load OUTDIR      load an efc compile output (as `efc store load`) first;\n"
   "                     may be repeated\n"
   "  --state PATH       where flows keep their windows for POST /events: a SQLite\n"
@@ -40,7 +44,8 @@ static const char help[] =
   "                     with --store :memory:)\n"
   "  --max-connections N  open connections at once (default %d; more are\n"
   "                     refused until one closes)\n"
-  "  --timeout S        close connections idle for S seconds (default %d)\n"
+  "  --timeout S        a request must arrive whole (headers and body) within S\n"
+  "                     seconds, and idle connections close after S (default %d)\n"
   "  --max-body BYTES   largest request body (default %d; 413 above)\n"
   "  --log              one line per request on stderr\n"
   "  --blob-root DIR    the folder that views (summarizer, transcriber) read the\n"
@@ -49,7 +54,13 @@ static const char help[] =
   "                     it, those views refuse every event (a dead letter)\n"
   "  --index-dir DIR    the folder the indexer view writes its indexes in (a\n"
   "                     plain file name, never a path); without it, refused\n\n"
-  "Without --token the server listens on loopback only, unless --insecure.\n"
+  "Security (see docs/api.md): without --token the server listens on loopback\n"
+  "only, unless --insecure.  A request is answered only if its Host is the\n"
+  "address it came to (or localhost:PORT on loopback, or an --allow-host name)\n"
+  "(else 421) and its Origin, if any, is http(s):// one of those (else 403);\n"
+  "bodies must be application/json (POST /flow: or text/x-efc) (else 415).\n"
+  "These and the token are checked before any body byte is read.  Two\n"
+  "connections over --max-connections are kept for short GETs (/health).\n"
   "SIGINT or SIGTERM stop it cleanly.  Exit status: 0 after a clean stop, 1 a\n"
   "--load was refused, 2 bad usage, 3 the store or the listening socket failed.\n";
 
@@ -83,12 +94,16 @@ int cmd_serve(int argc, char **argv) {
     }
   const char *store_path = CLI_DEFAULT_STORE, *listen = HTTP_DEFAULT_LISTEN, *token = NULL, *state_path = NULL;
   struct views_config views = { 0 };   /* --blob-root, --index-dir: none unless given */
-  const char **loads = calloc((size_t)argc + 1, sizeof *loads);
-  size_t nloads = 0;
+  const char **loads = calloc((size_t)argc + 1, sizeof *loads), **hosts = calloc((size_t)argc + 1, sizeof *hosts);
+  size_t nloads = 0, nhosts = 0;
   int insecure = 0, log = 0;
   long connections = HTTP_DEFAULT_MAX_CONN, timeout = HTTP_DEFAULT_TIMEOUT, max_body = API_DEFAULT_MAX_BODY;
   char token_buf[1024];
-  if (!loads) return 3;
+  if (!loads || !hosts) {
+    free(loads);
+    free(hosts);
+    return 3;
+  }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int has = i + 1 < argc;
@@ -99,12 +114,14 @@ int cmd_serve(int argc, char **argv) {
       if (read_token_file(argv[++i], token_buf, sizeof token_buf) != 0) {
         fprintf(stderr, "efc serve: cannot read a token from the first line of %s\n", argv[i]);
         free(loads);
+        free(hosts);
         return 2;
       }
       token = token_buf;
     } else if (strcmp(a, "--insecure") == 0) insecure = 1;
     else if (strcmp(a, "--load") == 0 && has) loads[nloads++] = argv[++i];
     else if (strcmp(a, "--state") == 0 && has) state_path = argv[++i];
+    else if (strcmp(a, "--allow-host") == 0 && has && origin_valid_name(argv[i + 1])) hosts[nhosts++] = argv[++i];
     else if (strcmp(a, "--log") == 0) log = 1;
     else if (strcmp(a, "--blob-root") == 0 && has) views.blob_root = argv[++i];
     else if (strcmp(a, "--index-dir") == 0 && has) views.index_dir = argv[++i];
@@ -116,12 +133,14 @@ int cmd_serve(int argc, char **argv) {
       fprintf(stderr, "efc serve: unknown option, missing or bad value: '%s'\n\n", a);
       print_help(stderr);
       free(loads);
+      free(hosts);
       return 2;
     }
   }
   if (cli_check_folder("efc serve", "--blob-root", views.blob_root) ||
       cli_check_folder("efc serve", "--index-dir", views.index_dir)) {
     free(loads);
+    free(hosts);
     return 2;
   }
   char err[512];
@@ -129,17 +148,20 @@ int cmd_serve(int argc, char **argv) {
   if (http_parse_listen(listen, &loopback, err, sizeof err) != 0) {
     fprintf(stderr, "efc serve: --listen: %s\n", err);
     free(loads);
+    free(hosts);
     return 2;
   }
   if (token && !token[0]) {
     fprintf(stderr, "efc serve: the token is empty\n");
     free(loads);
+    free(hosts);
     return 2;
   }
   if (!loopback && !token && !insecure) {
     fprintf(stderr, "efc serve: %s is reachable from other machines: give --token (or --insecure to serve it "
                     "to anyone who can connect)\n", listen);
     free(loads);
+    free(hosts);
     return 2;
   }
 
@@ -147,12 +169,14 @@ int cmd_serve(int argc, char **argv) {
   if (!store) {
     fprintf(stderr, "efc serve: %s\n", err);
     free(loads);
+    free(hosts);
     return 3;
   }
   int rc = 0;
   for (size_t i = 0; i < nloads && rc == 0; i++) rc = cli_store_load(store, loads[i], "efc serve");
   free(loads);
   if (rc != 0) {
+    free(hosts);
     evstore_close(store);
     return rc;
   }
@@ -164,10 +188,13 @@ int cmd_serve(int argc, char **argv) {
                             ? state_open_sqlite(state_path, err, sizeof err) : state_open_memory();
   if (!state) {
     fprintf(stderr, "efc serve: state %s: %s\n", state_path ? state_path : "(memory)", state_path ? err : "out of memory");
+    free(hosts);
     evstore_close(store);
     return 3;
   }
-  struct api *api = api_new(store, state, &(struct api_options){ .token = token, .max_body = (size_t)max_body, .views = &views });
+  struct api *api = api_new(store, state, &(struct api_options){ .token = token, .max_body = (size_t)max_body,
+                                                            .allow_hosts = hosts, .nallow_hosts = nhosts,
+                                                            .views = &views });
 #ifdef M_ARENA_MAX
   /* One thread per connection: glibc would give each its own malloc arena
    * (up to 8 per core), each keeping the high-water mark of a compile.  Two
@@ -190,6 +217,7 @@ int cmd_serve(int argc, char **argv) {
   if (!server) {
     fprintf(stderr, "efc serve: %s\n", api ? err : "out of memory");
     api_free(api);
+    free(hosts);
     state_close(state);
     evstore_close(store);
     return 3;
@@ -203,6 +231,7 @@ int cmd_serve(int argc, char **argv) {
   fprintf(stderr, "efc serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   http_stop(server);
   api_free(api);
+  free(hosts);
   state_close(state);
   evstore_close(store);
   fprintf(stderr, "efc serve: stopped\n");

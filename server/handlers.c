@@ -1,11 +1,16 @@
 /* handlers.c — routing, authentication and the endpoints of the Event
  * Store Wrapper (see handlers.h and docs/api.md).
  *
- * Reads go straight to the store.  Writes run in one store transaction
- * each: list the items, let the catalog work out the change (compiling a
- * posted flow against the stored events), apply it.  So a client told
- * "created" or "deleted" can rely on it, and concurrent writers never see
- * each other half way.
+ * Reads go straight to the store.  Writes let the catalog work out the
+ * change (compiling a posted flow against the stored events) from a
+ * snapshot of the items, outside the store's writer, and apply it in one
+ * short transaction that checks the snapshot still holds (run_write).  So
+ * a client told "created" or "deleted" can rely on it, concurrent writers
+ * never see each other half way, and a long compile holds up no other
+ * write.
+ *
+ * Every request passes api_admit() first (Host, Origin, token, route, id,
+ * Content-Type): transports call it before reading a body.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,8 +20,9 @@
 #include <json-c/json.h>
 #include "catalog.h"
 #include "handlers.h"
-#include "utf8.h"
 #include "ingest.h"
+#include "origin.h"
+#include "utf8.h"
 
 #define RESPONSE_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -92,6 +98,10 @@ static void store_failed(struct api_response *rs, enum evstore_status s) {
     api_error_response(rs, s == EVSTORE_EXISTS ? API_CONFLICT : API_NOT_FOUND, "%s", evstore_error());
     return;
   }
+  if (s == EVSTORE_INVALID) {   /* an item the request made is one the store cannot hold (e.g. over 400 KB) */
+    api_error_response(rs, API_BAD_REQUEST, "the event store cannot hold it: %s", evstore_error());
+    return;
+  }
   api_error_response(rs, s == EVSTORE_BUSY ? API_UNAVAILABLE : API_INTERNAL, "the event store failed: %s (%s)",
                      evstore_error(), evstore_status_name(s));
 }
@@ -134,10 +144,14 @@ static int authorized(const struct api *api, const struct api_request *rq) {
   return same_secret(h, api->opt.token);
 }
 
-static int is_json(const struct api_request *rq) {
+/* Is the request's Content-Type `type` (parameters such as charset aside)? */
+static int content_type_is(const struct api_request *rq, const char *type) {
   const char *ct = header(rq, "Content-Type");
-  return ct && strncasecmp(ct, "application/json", 16) == 0 && (ct[16] == 0 || ct[16] == ';' || ct[16] == ' ');
+  size_t n = strlen(type);
+  return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
 }
+
+static int is_json(const struct api_request *rq) { return content_type_is(rq, "application/json"); }
 
 /* Strict UTF-8, no NUL (a flow's source is text). */
 static int valid_text(const char *s, size_t n) {
@@ -273,13 +287,23 @@ static void handle_get_flow(struct call *c) { get_item(c, EVSTORE_PK_FLOW); }
 
 /* ---- writes ----------------------------------------------------------------- */
 
-/* One write: the catalog operation to run on a snapshot of the items, in a
- * store transaction.  The transaction's function may run more than once
- * (evstore.h): each run starts from a clean change and result. */
+/* One write (POST /flow, DELETE /flow, POST /route).  The catalog works out
+ * the change from a snapshot of the items read outside any transaction
+ * (compiling a posted flow may take long: the store's writer is not held
+ * meanwhile, so other writes go on), then a short transaction checks that
+ * the items are still the snapshot's and applies the change.  If another
+ * write came in between, the work is done again from a new snapshot; after
+ * WRITE_TRIES such races it is done inside the transaction, so every write
+ * ends.  Either way the change applied was worked out from the items it
+ * replaces. */
+#define WRITE_TRIES 3
+
 struct write {
   enum catalog_outcome (*operation)(struct write *w, const struct evstore_list *items);
   struct catalog_change change;
   struct catalog_result result;
+  const struct evstore_list *snapshot;   /* what change was worked out from; NULL: work in the transaction */
+  int stale;                             /* the store moved past snapshot */
   /* operands and results of the operations */
   const char *id, *source, *app;
   size_t source_size;
@@ -287,16 +311,40 @@ struct write {
   char *flow_name;
 };
 
-static enum evstore_status write_txn(struct evstore_txn *txn, void *ctx) {
-  struct write *w = ctx;
+/* Runs the operation on items, from a clean change and result. */
+static enum catalog_outcome write_work(struct write *w, const struct evstore_list *items) {
   catalog_change_free(&w->change);
   catalog_result_free(&w->result);
   catalog_result_init(&w->result);
   free(w->flow_name);
   w->flow_name = NULL;
+  return w->operation(w, items);
+}
+
+static int same_text(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+static int same_items(const struct evstore_list *a, const struct evstore_list *b) {
+  if (a->count != b->count) return 0;
+  for (size_t i = 0; i < a->count; i++) {
+    const struct evstore_item *x = &a->items[i], *y = &b->items[i];
+    if (!same_text(x->pk, y->pk) || !same_text(x->sk, y->sk) || !same_text(x->schema, y->schema) ||
+        !same_text(x->routing, y->routing) || !same_text(x->data, y->data))
+      return 0;
+  }
+  return 1;
+}
+
+/* The transaction's function; it may run more than once (evstore.h). */
+static enum evstore_status write_txn(struct evstore_txn *txn, void *ctx) {
+  struct write *w = ctx;
   struct evstore_list items = { 0 };
   enum evstore_status s = evstore_txn_list(txn, NULL, &items);
-  if (s == EVSTORE_OK && w->operation(w, &items) != CATALOG_OK) s = EVSTORE_INVALID;   /* roll back; see result */
+  if (s == EVSTORE_OK && w->snapshot && !same_items(&items, w->snapshot)) {
+    w->stale = 1;
+    s = EVSTORE_INVALID;   /* roll back; run_write starts over */
+  } else if (s == EVSTORE_OK && !w->snapshot && write_work(w, &items) != CATALOG_OK) {
+    s = EVSTORE_INVALID;   /* roll back; see result */
+  }
   if (s == EVSTORE_OK) s = catalog_apply(txn, &w->change);
   evstore_list_free(&items);
   return s;
@@ -305,7 +353,29 @@ static enum evstore_status write_txn(struct evstore_txn *txn, void *ctx) {
 /* Runs w; on failure answers and returns -1. */
 static int run_write(struct call *c, struct write *w) {
   catalog_result_init(&w->result);
-  enum evstore_status s = evstore_transact(c->api->store, write_txn, w);
+  enum evstore_status s = EVSTORE_OK;
+  for (int attempt = 0;; attempt++) {
+    struct evstore_list snapshot = { 0 };
+    w->snapshot = NULL;
+    w->stale = 0;
+    if (attempt < WRITE_TRIES) {
+      if ((s = evstore_list(c->api->store, NULL, &snapshot)) != EVSTORE_OK) {
+        evstore_list_free(&snapshot);
+        break;
+      }
+      enum catalog_outcome outcome = write_work(w, &snapshot);
+      w->snapshot = &snapshot;
+      if (outcome != CATALOG_OK) {   /* refused on a committed state: no need of the writer */
+        evstore_list_free(&snapshot);
+        catalog_failed(c->rs, &w->result);
+        return -1;
+      }
+    }
+    s = evstore_transact(c->api->store, write_txn, w);
+    evstore_list_free(&snapshot);
+    w->snapshot = NULL;
+    if (!w->stale) break;
+  }
   if (s == EVSTORE_OK) return 0;
   if (w->result.outcome != CATALOG_OK) catalog_failed(c->rs, &w->result);
   else store_failed(c->rs, s);
@@ -367,7 +437,7 @@ static void handle_create_flow(struct call *c) {
   if (!valid_app(w.app)) {
     api_error_response(c->rs, API_BAD_REQUEST, "app must be 1 to %d of A-Z a-z 0-9 _ -", CATALOG_APP_MAX);
   } else if (w.source_size == 0) {
-    api_error_response(c->rs, API_BAD_REQUEST, "the request needs the flow's source as its body (text/plain), or "
+    api_error_response(c->rs, API_BAD_REQUEST, "the request needs the flow's source as its body (" API_FLOW_SOURCE_TYPE "), or "
                        "{\"source\": ...} (application/json)");
   } else if (!valid_text(w.source, w.source_size)) {
     api_error_response(c->rs, API_BAD_REQUEST, "the flow's source is not valid UTF-8 text");
@@ -423,13 +493,16 @@ static void handle_put_events(struct call *c) {
 
 /* ---- routing ------------------------------------------------------------ */
 
+enum body_kind { BODY_NONE, BODY_JSON, BODY_FLOW };   /* see API_ROUTES */
+
 struct route {
   const char *method, *path;
   void (*handle)(struct call *c);
+  enum body_kind body;
 };
 
 static const struct route routes[] = {
-#define API_ROUTE_ROW(method, path, name, summary) { #method, path, handle_##name },
+#define API_ROUTE_ROW(method, path, name, body, summary) { #method, path, handle_##name, BODY_##body },
   API_ROUTES(API_ROUTE_ROW)
 #undef API_ROUTE_ROW
 };
@@ -446,21 +519,51 @@ static int path_matches(const char *pattern, const char *path, const char **id) 
   return 1;
 }
 
-void api_handle(struct api *api, const struct api_request *rq, struct api_response *rs) {
+/* Host and Origin name this server (origin.h)?  0 after answering. */
+static int right_server(const struct api *api, const struct api_request *rq, struct api_response *rs) {
+  if (!rq->server_host) return 1;
+  struct origin_policy p = { rq->server_host, rq->loopback, api->opt.allow_hosts, api->opt.nallow_hosts };
+  const char *host = header(rq, "Host"), *origin = header(rq, "Origin");
+  if (!origin_host_ok(&p, host)) {
+    const char *port = strrchr(rq->server_host, ':');
+    api_error_response(rs, API_MISDIRECTED, "this server answers requests for %s%s%s, not for Host: %.100s (names "
+                       "given to it with --allow-host are answered too)", rq->server_host,
+                       rq->loopback && port ? " or localhost" : "", rq->loopback && port ? port : "", host ? host : "(none)");
+    return 0;
+  }
+  if (origin && !origin_origin_ok(&p, origin)) {
+    api_error_response(rs, API_FORBIDDEN, "requests from other sites' pages are refused (Origin: %.100s); this "
+                       "server takes those of http(s)://%s", origin, rq->server_host);
+    return 0;
+  }
+  return 1;
+}
+
+/* The checks of api_admit(): the route of rq and its {id} (*id), or NULL
+ * after answering. */
+static const struct route *admit(struct api *api, const struct api_request *rq, struct api_response *rs,
+                                 const char **id) {
   memset(rs, 0, sizeof *rs);
+  *id = NULL;
+  if (!right_server(api, rq, rs)) return NULL;
   if (!authorized(api, rq)) {
     rs->www_authenticate = 1;
     api_error_response(rs, API_UNAUTHORIZED, "this server needs \"Authorization: Bearer TOKEN\" (the --token it was started with)");
-    return;
+    return NULL;
+  }
+  /* A decoded %00 would cut the path short here: "/flow/a%00b" is not "/flow/a". */
+  size_t path_size = rq->path_size ? rq->path_size : strlen(rq->path);
+  if (memchr(rq->path, 0, path_size)) {
+    api_error_response(rs, API_BAD_REQUEST, "invalid path: it holds a NUL byte (%%00), which no path or id has");
+    return NULL;
   }
   const struct route *found = NULL;
-  const char *id = NULL;
   for (size_t i = 0; i < NROUTES && !found; i++) {
     const char *match;
     if (!path_matches(routes[i].path, rq->path, &match)) continue;
     if (strcmp(routes[i].method, rq->method) == 0) {
       found = &routes[i];
-      id = match;
+      *id = match;
     } else {
       size_t n = strlen(rs->allow);
       snprintf(rs->allow + n, sizeof rs->allow - n, "%s%s", n ? ", " : "", routes[i].method);
@@ -471,17 +574,36 @@ void api_handle(struct api *api, const struct api_request *rq, struct api_respon
     memcpy(allow, rs->allow, sizeof allow);
     api_error_response(rs, API_METHOD_NOT_ALLOWED, "%.16s is not allowed on %.200s; allowed: %s", rq->method, rq->path, allow);
     memcpy(rs->allow, allow, sizeof allow);
-    return;
+    return NULL;
   }
   if (!found) {
     api_error_response(rs, API_NOT_FOUND, "no endpoint %.200s (see docs/api.md)", rq->path);
-    return;
+    return NULL;
   }
-  if (id && !catalog_valid_id(id)) {
+  if (*id && !catalog_valid_id(*id)) {
     api_error_response(rs, API_BAD_REQUEST, "invalid id: an id is 1 to %d of A-Z a-z 0-9 _ . - and does not start with '.'",
                        CATALOG_ID_MAX);
-    return;
+    return NULL;
   }
+  if (found->body != BODY_NONE && !is_json(rq) && !(found->body == BODY_FLOW && content_type_is(rq, API_FLOW_SOURCE_TYPE))) {
+    const char *ct = header(rq, "Content-Type");
+    api_error_response(rs, API_UNSUPPORTED_MEDIA_TYPE, "%s %s takes Content-Type: application/json%s, not %.100s",
+                       found->method, found->path, found->body == BODY_FLOW ? " (or " API_FLOW_SOURCE_TYPE " for the source alone)" : "",
+                       ct ? ct : "none");
+    return NULL;
+  }
+  return found;
+}
+
+int api_admit(struct api *api, const struct api_request *rq, struct api_response *rs) {
+  const char *id;
+  return admit(api, rq, rs, &id) != NULL;
+}
+
+void api_handle(struct api *api, const struct api_request *rq, struct api_response *rs) {
+  const char *id;
+  const struct route *found = admit(api, rq, rs, &id);
+  if (!found) return;
   if (rq->body_size > api_max_body(api)) {
     api_error_response(rs, API_PAYLOAD_TOO_LARGE, "the body is %zu bytes; this server takes at most %zu", rq->body_size,
                        api_max_body(api));

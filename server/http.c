@@ -1,9 +1,14 @@
 /* http.c — the libmicrohttpd transport (see http.h).
  *
- * libmicrohttpd calls on_request() several times per request: once with
- * the headers (we decide about the body's size there), once per piece of
- * body (we append it), and once at the end (we answer).  State between the
- * calls lives in a struct exchange, freed when the request completes.
+ * libmicrohttpd calls on_request_line() with the raw request line (the
+ * exchange starts there, with the path decoded by us, so that a %00 stays
+ * visible), then on_request() several times per request: once with the
+ * headers (on_headers: everything the handlers can refuse without the
+ * body is refused there, api_admit(), then the body's announced size),
+ * once per piece of body (on_body: we append it), and once at the end (we
+ * answer).  State between the calls lives in a struct exchange, freed
+ * when the request completes.  Connections and their request deadlines
+ * are http_conn.c's.
  *
  * At the end, a GET is answered on the spot; anything else may wait (for
  * the store's writer, the compiler, an fsync, the engine), so it goes to a
@@ -25,6 +30,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 #include "http.h"
+#include "http_conn.h"
 
 #define MAX_HEADERS 64
 
@@ -32,6 +38,7 @@ struct exchange;
 
 struct http_server {
   struct MHD_Daemon *daemon;
+  struct http_conns *conns;     /* request deadlines and the reserve (http_conn.h) */
   struct api *api;
   struct http_options opt;
   size_t max_body;
@@ -50,15 +57,19 @@ struct http_server {
 
 /* A request between libmicrohttpd's calls. */
 struct exchange {
+  char *path;                   /* percent-decoded by us: a %00 stays in it */
+  size_t path_size;
+  struct http_link *link;       /* its connection */
+  int admitted;                 /* the headers were checked */
+  int answered;                 /* answered before the body (refused): ignore any body */
   char *body;
   size_t size, cap;
   size_t discarded;             /* bytes over the limit, thrown away */
-  int too_large;
   struct timespec start;
   /* handed to a worker: the request (copied), then its answer */
   struct MHD_Connection *conn;
   enum { X_READING, X_QUEUED, X_ANSWERED } state;
-  char *method, *url, *query;
+  char *method, *query;
   struct api_header headers[MAX_HEADERS];
   size_t nheaders;
   struct api_response response;
@@ -127,13 +138,14 @@ int http_parse_listen(const char *listen, int *loopback, char *err, size_t err_s
 
 struct headers {
   struct api_header items[MAX_HEADERS];
-  size_t count;
+  size_t count, total;          /* total: also those past MAX_HEADERS */
 };
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
   (void)kind;
   struct headers *h = cls;
   if (h->count < MAX_HEADERS) h->items[h->count++] = (struct api_header){ key, value ? value : "" };
+  h->total++;
   return MHD_YES;
 }
 
@@ -170,6 +182,7 @@ static enum MHD_Result send_response(struct http_server *s, struct MHD_Connectio
   if (rs->allow[0]) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rs->allow);
   if (rs->location[0]) MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, rs->location);
   if (rs->www_authenticate) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+  if (x->link && x->link->reserve) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");   /* free the slot */
   enum MHD_Result ok = MHD_queue_response(conn, (unsigned)rs->status, r);
   MHD_destroy_response(r);
   if (s->opt.log) {
@@ -180,6 +193,16 @@ static enum MHD_Result send_response(struct http_server *s, struct MHD_Connectio
   }
   api_response_free(rs);
   return ok;
+}
+
+/* The request as the handlers take it (borrowing from x, h and query). */
+static struct api_request request_of(const struct exchange *x, const char *method, const char *query,
+                                     const struct api_header *headers, size_t nheaders) {
+  return (struct api_request){
+    .method = method, .path = x->path, .path_size = x->path_size, .query = query,
+    .headers = headers, .nheaders = nheaders, .body = x->body ? x->body : "", .body_size = x->size,
+    .server_host = x->link->local, .loopback = x->link->loopback,
+  };
 }
 
 /* ---- workers ------------------------------------------------------------ */
@@ -195,10 +218,7 @@ static void *worker(void *arg) {
     if (!s->head) s->tail = NULL;
     s->busy++;
     pthread_mutex_unlock(&s->lock);
-    struct api_request rq = {
-      .method = x->method, .path = x->url, .query = x->query, .headers = x->headers, .nheaders = x->nheaders,
-      .body = x->body ? x->body : "", .body_size = x->size,
-    };
+    struct api_request rq = request_of(x, x->method, x->query, x->headers, x->nheaders);
     api_handle(s->api, &rq, &x->response);
     x->state = X_ANSWERED;
     MHD_resume_connection(x->conn);   /* on_request() is called again: it sends the answer */
@@ -214,11 +234,10 @@ static char *copy(const char *v) { return strdup(v ? v : ""); }
 /* Hands the request to a worker: copies what libmicrohttpd owns, suspends
  * the connection.  0, or -1 when out of memory. */
 static int dispatch(struct http_server *s, struct MHD_Connection *conn, struct exchange *x, const char *method,
-                    const char *url, const char *query, const struct headers *h) {
+                    const char *query, const struct headers *h) {
   x->method = copy(method);
-  x->url = copy(url);
   x->query = query ? copy(query) : NULL;
-  int oom = !x->method || !x->url || (query && !x->query);
+  int oom = !x->method || (query && !x->query);
   for (size_t i = 0; i < h->count && !oom; i++) {
     x->headers[i] = (struct api_header){ copy(h->items[i].name), copy(h->items[i].value) };
     x->nheaders = i + 1;
@@ -239,9 +258,9 @@ static int dispatch(struct http_server *s, struct MHD_Connection *conn, struct e
 }
 
 static void exchange_free(struct exchange *x) {
+  free(x->path);
   free(x->body);
   free(x->method);
-  free(x->url);
   free(x->query);
   for (size_t i = 0; i < x->nheaders; i++) {
     free((char *)x->headers[i].name);
@@ -251,11 +270,105 @@ static void exchange_free(struct exchange *x) {
   free(x);
 }
 
+/* Answers before the body, and ignores any body that comes. */
+static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *conn, const char *method, const char *url,
+                              struct exchange *x, struct api_response *rs) {
+  x->answered = 1;
+  return send_response(s, conn, rs, method, url, x);
+}
+
 static enum MHD_Result too_large(struct http_server *s, struct MHD_Connection *conn, const char *method, const char *url,
                                  struct exchange *x, const char *size) {
   struct api_response rs = { 0 };
   api_error_response(&rs, API_PAYLOAD_TOO_LARGE, "the body is %s bytes; this server takes at most %zu", size, s->max_body);
-  return send_response(s, conn, &rs, method, url, x);
+  return refuse(s, conn, method, url, x, &rs);
+}
+
+/* Called by libmicrohttpd with the request line, before the headers: the
+ * exchange starts here, with the path as sent (libmicrohttpd's own
+ * decoding would end it at a %00). */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn) {
+  (void)conn;
+  struct http_server *s = cls;
+  struct exchange *x = calloc(1, sizeof *x);
+  if (!x) return NULL;
+  clock_gettime(CLOCK_MONOTONIC, &x->start);
+  if (!(x->path = strndup(uri, strcspn(uri, "?")))) {
+    free(x);
+    return NULL;
+  }
+  x->path_size = MHD_http_unescape(x->path);
+  atomic_fetch_add(&s->active, 1);
+  return x;
+}
+
+static int has_body(struct MHD_Connection *conn) {
+  const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+         (length && strcmp(length, "0") != 0);
+}
+
+/* The headers are in: everything that can be refused without the body is
+ * refused here, before a byte of it is read. */
+static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
+                                  const char *method, struct exchange *x) {
+  struct api_response rs = { 0 };
+  x->admitted = 1;
+  const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  if (!info || !(x->link = info->socket_context)) return MHD_NO;   /* out of memory when it opened */
+  if (atomic_load(&s->stopping)) {
+    api_error_response(&rs, API_UNAVAILABLE, "the server is stopping");
+    return refuse(s, conn, method, url, x, &rs);
+  }
+  if (x->link->reserve && (strcmp(method, MHD_HTTP_METHOD_GET) != 0 || has_body(conn))) {
+    api_error_response(&rs, API_UNAVAILABLE, "every connection is taken (--max-connections %u); the last %d are kept "
+                       "for short GETs such as /health", s->opt.max_connections ? s->opt.max_connections
+                       : HTTP_DEFAULT_MAX_CONN, HTTP_CONN_RESERVE);
+    return refuse(s, conn, method, url, x, &rs);
+  }
+  struct headers h = { .count = 0 };
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
+  if (h.total > MAX_HEADERS) {   /* the handlers would not see them all: an Origin could hide past the limit */
+    api_error_response(&rs, API_BAD_REQUEST, "the request has %zu headers; this server takes at most %d", h.total,
+                       MAX_HEADERS);
+    return refuse(s, conn, method, url, x, &rs);
+  }
+  struct api_request rq = request_of(x, method, NULL, h.items, h.count);
+  if (!api_admit(s->api, &rq, &rs)) return refuse(s, conn, method, url, x, &rs);
+  api_response_free(&rs);
+  const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (length) {
+    char *end;
+    unsigned long long n = strtoull(length, &end, 10);
+    if (*end == 0 && n > s->max_body) return too_large(s, conn, method, url, x, length);
+  }
+  return MHD_YES;
+}
+
+/* A piece of the body: kept up to the limit. */
+static enum MHD_Result on_body(struct http_server *s, struct MHD_Connection *conn, const char *url, const char *method,
+                               struct exchange *x, const char *data, size_t n) {
+  if (x->answered) return MHD_YES;   /* refused already; libmicrohttpd closes after the answer */
+  if (x->discarded || x->size + n > s->max_body) {
+    free(x->body);
+    x->body = NULL;
+    x->discarded += x->size + n;
+    x->size = x->cap = 0;
+    if (x->discarded > 4 * s->max_body) return too_large(s, conn, method, url, x, "more than four times the limit:");
+    return MHD_YES;
+  }
+  if (x->size + n > x->cap) {
+    size_t cap = x->cap ? x->cap : 4096;
+    while (cap < x->size + n) cap *= 2;
+    if (cap > s->max_body) cap = s->max_body;
+    char *grown = realloc(x->body, cap);
+    if (!grown) return MHD_NO;
+    x->body = grown;
+    x->cap = cap;
+  }
+  memcpy(x->body + x->size, data, n);
+  x->size += n;
+  return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -263,83 +376,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   (void)version;
   struct http_server *s = cls;
   struct exchange *x = *con_cls;
-  if (!x) {
-    /* The headers: decide about the body before any of it is read. */
-    if (!(x = calloc(1, sizeof *x))) return MHD_NO;
-    clock_gettime(CLOCK_MONOTONIC, &x->start);
-    *con_cls = x;
-    atomic_fetch_add(&s->active, 1);
-    if (atomic_load(&s->stopping)) {
-      struct api_response rs = { 0 };
-      api_error_response(&rs, API_UNAVAILABLE, "the server is stopping");
-      x->too_large = 1;   /* answered: ignore any body */
-      return send_response(s, conn, &rs, method, url, x);
-    }
-    const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (length) {
-      char *end;
-      unsigned long long n = strtoull(length, &end, 10);
-      if (*end == 0 && n > s->max_body) {
-        x->too_large = 1;
-        return too_large(s, conn, method, url, x, length);
-      }
-    }
-    return MHD_YES;
-  }
+  if (!x) return MHD_NO;   /* out of memory at the request line */
+  if (!x->admitted) return on_headers(s, conn, url, method, x);
   if (*upload_data_size) {
     size_t n = *upload_data_size;
     *upload_data_size = 0;
-    if (x->too_large) {
-      /* Answered already (Content-Length); libmicrohttpd closes after it. */
-      return MHD_YES;
-    }
-    if (x->discarded || x->size + n > s->max_body) {
-      free(x->body);
-      x->body = NULL;
-      x->discarded += x->size + n;
-      x->size = x->cap = 0;
-      if (x->discarded > 4 * s->max_body) {
-        x->too_large = 1;
-        return too_large(s, conn, method, url, x, "more than four times the limit:");
-      }
-      return MHD_YES;
-    }
-    if (x->size + n > x->cap) {
-      size_t cap = x->cap ? x->cap : 4096;
-      while (cap < x->size + n) cap *= 2;
-      if (cap > s->max_body) cap = s->max_body;
-      char *grown = realloc(x->body, cap);
-      if (!grown) return MHD_NO;
-      x->body = grown;
-      x->cap = cap;
-    }
-    memcpy(x->body + x->size, upload_data, n);
-    x->size += n;
-    return MHD_YES;
+    return on_body(s, conn, url, method, x, upload_data, n);
   }
   if (x->state == X_ANSWERED) {   /* back from a worker */
     x->state = X_READING;
     return send_response(s, conn, &x->response, method, url, x);
   }
-  if (x->state == X_QUEUED) return MHD_YES;
-  if (x->too_large) return MHD_YES;   /* the 413 is queued */
+  if (x->state == X_QUEUED || x->answered) return MHD_YES;   /* the answer is on its way */
+  /* The whole request is in: its deadline no longer runs (http_conn.h). */
+  http_conns_received(s->conns, x->link);
   if (x->discarded) {
     char size[32];
     snprintf(size, sizeof size, "%zu", x->discarded);
     return too_large(s, conn, method, url, x, size);
   }
-  /* The whole request: hand it to the handlers. */
   struct headers h = { .count = 0 };
   MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
   struct query q = { .len = 0 };
   MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_argument, &q);
   if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
-    return dispatch(s, conn, x, method, url, q.len ? q.text : NULL, &h) == 0 ? MHD_YES : MHD_NO;
-  struct api_request rq = {
-    .method = method, .path = url, .query = q.len ? q.text : NULL,
-    .headers = h.items, .nheaders = h.count,
-    .body = x->body ? x->body : "", .body_size = x->size,
-  };
+    return dispatch(s, conn, x, method, q.len ? q.text : NULL, &h) == 0 ? MHD_YES : MHD_NO;
+  struct api_request rq = request_of(x, method, q.len ? q.text : NULL, h.items, h.count);
   struct api_response rs;
   api_handle(s->api, &rq, &rs);
   return send_response(s, conn, &rs, method, url, x);
@@ -351,9 +413,23 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   struct http_server *s = cls;
   struct exchange *x = *con_cls;
   if (!x) return;
+  http_conns_ready(s->conns, x->link);   /* the next request on the connection has its full time */
   exchange_free(x);
   *con_cls = NULL;
   atomic_fetch_sub(&s->active, 1);
+}
+
+/* A connection opens or closes. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  struct http_server *s = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *socket_context = info ? http_conns_open(s->conns, info->connect_fd) : NULL;
+  } else {
+    http_conns_close(s->conns, *socket_context);
+    *socket_context = NULL;
+  }
 }
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
@@ -406,16 +482,27 @@ struct http_server *http_start(struct api *api, const struct http_options *opt, 
     stop_workers(s);
     return NULL;
   }
+  unsigned timeout = s->opt.timeout ? s->opt.timeout : HTTP_DEFAULT_TIMEOUT;
+  unsigned max = s->opt.max_connections ? s->opt.max_connections : HTTP_DEFAULT_MAX_CONN;
+  if (!(s->conns = http_conns_start(max, timeout))) {
+    snprintf(err, err_size, "cannot start the connection watcher");
+    stop_workers(s);
+    return NULL;
+  }
+  /* libmicrohttpd shares the connection limit out among its threads: no
+   * more threads than connections, so that none gets a share of 0. */
   unsigned threads = s->opt.threads ? s->opt.threads : HTTP_DEFAULT_THREADS;
+  if (threads > max + HTTP_CONN_RESERVE) threads = max + HTTP_CONN_RESERVE;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG;
   if (a.ipv6) flags |= MHD_USE_IPv6;
   s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a.sa,
                                MHD_OPTION_THREAD_POOL_SIZE, threads,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(s->opt.timeout ? s->opt.timeout : HTTP_DEFAULT_TIMEOUT),
-                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)(s->opt.max_connections ? s->opt.max_connections
-                                                                                             : HTTP_DEFAULT_MAX_CONN),
+                               MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                               MHD_OPTION_CONNECTION_LIMIT, max + HTTP_CONN_RESERVE,
+                               MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
+                               MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
@@ -423,6 +510,7 @@ struct http_server *http_start(struct api *api, const struct http_options *opt, 
                                MHD_OPTION_END);
   if (!s->daemon) {
     snprintf(err, err_size, "cannot listen on %s (address in use, or not this machine's?)", listen);
+    http_conns_stop(s->conns);
     stop_workers(s);
     return NULL;
   }
@@ -455,5 +543,6 @@ void http_stop(struct http_server *s) {
     nanosleep(&ten_ms, NULL);
   }
   MHD_stop_daemon(s->daemon);
+  http_conns_stop(s->conns);
   stop_workers(s);
 }

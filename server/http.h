@@ -2,11 +2,15 @@
  *
  * Turns HTTP requests into struct api_request, answers with api_handle()
  * (handlers.h), and owns everything that is HTTP's alone: the listening
- * socket, worker threads, body limits, connection timeouts, shutdown.
+ * socket, worker threads, body limits, connection timeouts and request
+ * deadlines (http_conn.h), shutdown.  Every request passes api_admit()
+ * (Host, Origin, token, route, id, Content-Type) on its headers, before
+ * any byte of its body is read.
  *
  * Threads: a few event-driven polling threads (epoll) serve every
  * connection, so a slow or idle client holds a connection slot, never a
- * thread, and is closed after `timeout` idle seconds.  They answer GETs
+ * thread, and is closed when a request has not arrived whole within
+ * `timeout` seconds, or after `timeout` idle seconds.  They answer GETs
  * (store reads, which never wait) on the spot.  Every other request may
  * wait (a write waits for the store's writer, compiles and fsyncs; POST
  * /events waits for the engine), so it goes to a pool of worker threads
@@ -29,7 +33,7 @@
 #define HTTP_DEFAULT_LISTEN   "127.0.0.1:8080"
 #define HTTP_DEFAULT_THREADS  4       /* polling threads */
 #define HTTP_DEFAULT_WORKERS  8       /* threads for requests that may wait */
-#define HTTP_DEFAULT_TIMEOUT  30      /* seconds a connection may stay idle */
+#define HTTP_DEFAULT_TIMEOUT  30      /* seconds to send a request whole, or stay idle */
 #define HTTP_DEFAULT_MAX_CONN 1000    /* connections at once; more are refused */
 #define HTTP_DRAIN_SECONDS    10      /* shutdown: how long requests in progress may take */
 
@@ -37,8 +41,8 @@ struct http_options {
   const char *listen;           /* HOST:PORT, [IPV6]:PORT; port 0 picks a free one */
   unsigned threads;             /* 0: HTTP_DEFAULT_THREADS */
   unsigned workers;             /* 0: HTTP_DEFAULT_WORKERS */
-  unsigned timeout;             /* 0: HTTP_DEFAULT_TIMEOUT */
-  unsigned max_connections;     /* 0: HTTP_DEFAULT_MAX_CONN */
+  unsigned timeout;             /* 0: HTTP_DEFAULT_TIMEOUT: a request's deadline, and idle time */
+  unsigned max_connections;     /* 0: HTTP_DEFAULT_MAX_CONN; HTTP_CONN_RESERVE more for short GETs */
   int log;                      /* one line per request on stderr */
 };
 

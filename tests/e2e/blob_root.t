@@ -66,7 +66,7 @@ flow memos {
 EOF
 
 post_flow() {   # post_flow FILE
-  req POST /flow -H 'Content-Type: text/plain' --data-binary @"$1"
+  req POST /flow -H 'Content-Type: text/x-efc' --data-binary @"$1"
   expect_status 201 "POST /flow $(basename "$1")"
 }
 doc() {   # doc PATH: POST /events with a Doc naming PATH; the answer in $TMP/body

@@ -23,6 +23,19 @@ ok $? "a non-loopback address without --token is refused"
 "$EFC" serve --listen nowhere --store :memory: > /dev/null 2> "$TMP/err"
 [ $? -eq 2 ] && grep -q "HOST:PORT" "$TMP/err"
 ok $? "a malformed --listen is refused"
+"$EFC" serve --allow-host 'a b' --store :memory: > /dev/null 2> "$TMP/err"
+[ $? -eq 2 ] && grep -q "allow-host" "$TMP/err"
+ok $? "an --allow-host that is not a host name is refused"
+grep -q "allow-host NAME" "$TMP/help" && grep -q "Security" "$TMP/help"
+ok $? "the help tells of --allow-host and the checks"
+start_server ah --store :memory: --allow-host efc.test --allow-host proxy.test:443
+req GET /health -H 'Host: efc.test:9000'
+expect_status 200 "--allow-host NAME: Host NAME with any port is answered"
+req GET /health -H 'Host: proxy.test'
+expect_error 421 misdirected_request "--allow-host NAME:PORT: only that port"
+req GET /health -H 'Host: other.test'
+expect_error 421 misdirected_request "another name: 421"
+stop_server
 "$EFC" store --help | grep -q "efc store load"
 ok $? "efc store --help"
 "$EFC" store frobnicate > /dev/null 2>&1
@@ -144,7 +157,7 @@ flow idle {
   -> emit IdleSeen
 }
 EOF
-req POST /flow -H 'Content-Type: text/plain' --data-binary @"$TMP/idle.flow"
+req POST /flow -H 'Content-Type: text/x-efc' --data-binary @"$TMP/idle.flow"
 expect_status 201 "POST /flow (text): 201" '.flowId == "idle" and .createdEvents == ["IdleSeen"] and .updatedEvents == ["ScreenCaptured"]'
 [ "$(header Location)" = "/flow/idle" ]
 ok $? "201 says Location: /flow/idle"
@@ -152,7 +165,7 @@ req GET /flow/idle
 expect_status 200 "GET /flow/idle" '.data.on == ["ScreenCaptured"] and .data.emits == "IdleSeen"'
 req GET /event/ScreenCaptured
 expect_status 200 "the new flow's rule is in ScreenCaptured's routing" '[.routingConfig.rules[].entry] == ["timecard", "idle"]'
-req POST /flow --data-binary @"$TMP/idle.flow"
+req POST /flow -H 'Content-Type: text/x-efc' --data-binary @"$TMP/idle.flow"
 expect_error 409 conflict "POST /flow of an existing flow: 409"
 jq -n --rawfile src "$TMP/idle.flow" '{source: ($src | sub("flow idle"; "flow idle2") | sub("event IdleSeen[^\n]*\n"; "")), app: "desk"}' > "$TMP/idle2.json"
 req POST /flow -H 'Content-Type: application/json' --data-binary @"$TMP/idle2.json"
@@ -160,13 +173,13 @@ expect_status 201 "POST /flow (JSON, with app): 201" '.flowId == "idle2" and .cr
 req GET /flow/idle2
 expect_status 200 "the JSON flow is stored with its app" '.data.app == "desk" and .data.rules == ["desk-idle2-ScreenCaptured"]'
 printf 'flow bad {\n  on ScreenCaptured where aplication.name == "x"\n  | map { user: profile.user, session: "s" }\n  -> emit IdleSeen\n}\n' > "$TMP/bad.flow"
-req POST /flow --data-binary @"$TMP/bad.flow"
+req POST /flow -H 'Content-Type: text/x-efc' --data-binary @"$TMP/bad.flow"
 expect_status 400 "a flow that does not compile: 400 with diagnostics" '.error == "compile_error"
   and (.diagnostics[0] | .file == "request.flow" and .line == 2 and .column == 27
        and (.message | contains("unknown field `aplication`")) and .hint == "did you mean `application`?")'
 req POST /flow -H 'Content-Type: application/json' --data-binary '{"source": '
 expect_error 400 bad_request "POST /flow with bad JSON: 400"
-req POST /flow -H 'Content-Type: text/plain' --data-binary ''
+req POST /flow -H 'Content-Type: text/x-efc' --data-binary ''
 expect_error 400 bad_request "POST /flow without a body: 400"
 
 # POST /route/{event-id}
@@ -183,11 +196,11 @@ EOF
 req POST /route/ScreenCaptured -H 'Content-Type: application/json' --data-binary @"$TMP/route.json"
 expect_status 200 "POST /route/ScreenCaptured: 200" '[.routingConfig.rules[].entry] == ["timecard", "idle", "idle2"]
   and .routingConfig.rules[1].pattern.detail.profile.user == ["ann"]'
-req POST /route/ScreenCaptured --data-binary '{"rules": [{"rule": "r", "entry": "idle", "kind": "flow", "pattern": {"source": ["capture.client"], "detail-type": ["Screen Captured"], "detail": {"n": [{"numeric": [">"]}]}}}]}'
+req POST /route/ScreenCaptured -H 'Content-Type: application/json' --data-binary '{"rules": [{"rule": "r", "entry": "idle", "kind": "flow", "pattern": {"source": ["capture.client"], "detail-type": ["Screen Captured"], "detail": {"n": [{"numeric": [">"]}]}}}]}'
 expect_status 400 "an invalid pattern: 400 with EventBridge's reason" '.error == "bad_request" and (.message | contains("Event pattern is not valid"))'
-req POST /route/Nope --data-binary '{"rules": []}'
+req POST /route/Nope -H 'Content-Type: application/json' --data-binary '{"rules": []}'
 expect_error 404 not_found "POST /route/{unknown}: 404"
-req POST /route/ScreenCaptured --data-binary '{"rules": [}'
+req POST /route/ScreenCaptured -H 'Content-Type: application/json' --data-binary '{"rules": [}'
 expect_error 400 bad_request "POST /route with bad JSON: 400"
 req GET /route/ScreenCaptured
 expect_error 405 method_not_allowed "GET /route/{id}: 405"
@@ -204,10 +217,10 @@ jq -e '[.Emitted[].detail.user] == ["ann", "ann"]' "$TMP/body" > /dev/null
 ok $? "both flows emitted IdleSeen for ann"
 req POST /events -H 'Content-Type: application/json' --data-binary "$(event_for bob)"
 expect_status 200 "POST /events: bob's does not pass idle's stored pattern" '[.Emitted[].detail.user] == ["bob"]'
-req POST /events --data-binary '{"Entries": [{"Source": "capture.client", "DetailType": "Screen Captured", "Detail": "{}"}, {"Source": "a"}]}'
+req POST /events -H 'Content-Type: application/json' --data-binary '{"Entries": [{"Source": "capture.client", "DetailType": "Screen Captured", "Detail": "{}"}, {"Source": "a"}]}'
 expect_status 200 "POST /events answers per entry" '.FailedEntryCount == 2 and .Entries[0].ErrorCode == "EventRejected"
   and .Entries[1].ErrorCode == "InvalidArgument"'
-req POST /events --data-binary '[]'
+req POST /events -H 'Content-Type: application/json' --data-binary '[]'
 expect_error 400 bad_request "POST /events of something that is not an event: 400"
 
 # DELETE /flow/{id}
@@ -220,9 +233,9 @@ expect_status 200 "its rule left ScreenCaptured's routing" '[.routingConfig.rule
 
 # Bodies over the limit: 413, whether announced or chunked.
 head -c 2000000 /dev/zero | tr '\0' ' ' > "$TMP/big"
-req POST /flow --data-binary @"$TMP/big"
+req POST /flow -H 'Content-Type: text/x-efc' --data-binary @"$TMP/big"
 expect_error 413 payload_too_large "a 2 MB body: 413"
-req POST /flow -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/big"
+req POST /flow -H 'Content-Type: text/x-efc' -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/big"
 expect_error 413 payload_too_large "a 2 MB chunked body: 413"
 req GET /health
 expect_status 200 "the server still answers"
@@ -240,7 +253,8 @@ expect_status 200 "... and the routing as it was last set" '[.routingConfig.rule
 # Writes in flight when SIGTERM comes: each acknowledged one is kept.
 ( for i in $(seq 1 400); do
     code=$(printf 'flow burst%d { on ScreenCaptured | map { user: profile.user, session: "s" } -> emit IdleSeen }' "$i" |
-           curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AUTH" --data-binary @- "$URL/flow")
+           curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AUTH" -H 'Content-Type: text/x-efc' \
+             --data-binary @- "$URL/flow")
     echo "$i $code"
   done > "$TMP/burst" ) &
 burst=$!

@@ -151,7 +151,7 @@ static void next_request(struct client *c) {
              "event Ping_%d from \"load.c%d\" { n: int }\nevent Pong_%d from \"load.c%d\" { n: int }\n"
              "flow home_%d {\n  on Ping_%d\n  | map { n: n }\n  -> emit Pong_%d\n}\n",
              c->id, c->id, c->id, c->id, c->id, c->id, c->id);
-    prepare(c, "POST", "/flow", "text/plain", body, 1);
+    prepare(c, "POST", "/flow", "text/x-efc", body, 1);
     return;
   }
   if (r < 600 || r >= 860) {                      /* reads: others' items, the loaded app's */
@@ -182,7 +182,7 @@ static void next_request(struct client *c) {
       snprintf(c->target, sizeof c->target, "f_%d_%d", c->id, c->next_flow++);
       snprintf(body, sizeof body, "flow %s {\n  on Ping_%d\n  | map { n: n + 1 }\n  -> emit Pong_%d\n}\n", c->target, c->id,
                c->id);
-      prepare(c, "POST", "/flow", "text/plain", body, 1);
+      prepare(c, "POST", "/flow", "text/x-efc", body, 1);
     } else {
       c->op = OP_DELETE;
       snprintf(c->target, sizeof c->target, "%s", c->live[rand_r(&c->seed) % (unsigned)c->nlive]);
@@ -203,7 +203,7 @@ static void next_request(struct client *c) {
     c->op = OP_DUP;
     c->expect = 409;
     snprintf(body, sizeof body, "flow %s { on Ping_%d | map { n: n } -> emit Pong_%d }", c->live[0], c->id, c->id);
-    prepare(c, "POST", "/flow", "text/plain", body, 1);
+    prepare(c, "POST", "/flow", "text/x-efc", body, 1);
   } else if (r < 805) {                            /* route update */
     c->op = OP_ROUTE;
     c->route_min = (int)(rand_r(&c->seed) % 10);
@@ -222,7 +222,7 @@ static void next_request(struct client *c) {
     c->op = OP_BAD_FLOW;
     c->expect = 400;
     snprintf(body, sizeof body, "flow bad_%d { on Ping_%d | map { n: m } -> emit Pong_%d }", c->id, c->id, c->id);
-    prepare(c, "POST", "/flow", "text/plain", body, 1);
+    prepare(c, "POST", "/flow", "text/x-efc", body, 1);
   } else if (r < 835) {
     c->op = OP_NO_TOKEN;
     c->expect = 401;

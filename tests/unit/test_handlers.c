@@ -106,20 +106,26 @@ struct reply {
   struct api_response raw;
 };
 
+/* Sends rq and parses the JSON answer. */
+static struct reply answer(struct api *api, const struct api_request *rq) {
+  struct reply r = { 0 };
+  api_handle(api, rq, &r.raw);
+  r.status = r.raw.status;
+  assert_string_equal(r.raw.content_type, "application/json");
+  r.json = json_tokener_parse(r.raw.body);
+  if (!r.json) fail_msg("%s %s: the body is not JSON: %s", rq->method, rq->path, r.raw.body);
+  return r;
+}
+
 static struct reply request(struct api *api, const char *method, const char *path, const char *query,
                             const char *content_type, const char *body, const char *authorization) {
   struct api_header headers[2];
   size_t n = 0;
   if (content_type) headers[n++] = (struct api_header){ "content-type", content_type };
   if (authorization) headers[n++] = (struct api_header){ "Authorization", authorization };
-  struct api_request rq = { method, path, query, headers, n, body ? body : "", body ? strlen(body) : 0 };
-  struct reply r = { 0 };
-  api_handle(api, &rq, &r.raw);
-  r.status = r.raw.status;
-  assert_string_equal(r.raw.content_type, "application/json");
-  r.json = json_tokener_parse(r.raw.body);
-  if (!r.json) fail_msg("%s %s: the body is not JSON: %s", method, path, r.raw.body);
-  return r;
+  struct api_request rq = { .method = method, .path = path, .query = query, .headers = headers, .nheaders = n,
+                            .body = body ? body : "", .body_size = body ? strlen(body) : 0 };
+  return answer(api, &rq);
 }
 
 static void done(struct reply *r) {
@@ -231,7 +237,7 @@ static void ids_are_checked(void **state) {
   char long_id[200] = "/flow/";
   memset(long_id + 6, 'a', 129);
   const char *bad[] = { "/flow/..", "/flow/.", "/flow/.hidden", "/flow/", "/event/a%2Fb", "/event/a b", "/flow/é",
-                        "/flow/a\\b", "/route/x;y", long_id };
+                        "/flow/a\\b", "/route/x;y", "/flow/a\tb", "/flow/a\x01", "/flow/a\x7f", long_id };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     const char *method = strncmp(bad[i], "/route", 6) == 0 ? "POST" : "GET";
     expect_error(request(f->api, method, bad[i], NULL, "application/json", "{}", NULL), 400, "bad_request", "invalid id");
@@ -269,11 +275,212 @@ static void body_limit(void **state) {
   char body[200];
   memset(body, ' ', sizeof body - 1);
   body[sizeof body - 1] = 0;
-  expect_error(post(f, "/flow", "text/plain", body), 413, "payload_too_large", "at most 100");
+  expect_error(post(f, "/flow", "text/x-efc", body), 413, "payload_too_large", "at most 100");
   body[100] = 0;   /* exactly the limit: read, then judged */
   expect_error(post(f, "/events", "application/json", body), 400, "bad_request", NULL);
   void *s = f;
   teardown(&s);
+}
+
+/* ---- what is refused before the body: Host, Origin, Content-Type, NUL in ids ---------- */
+
+/* A request as the HTTP transport gives it: with the address it came to. */
+static struct reply over_http(struct api *api, const char *method, const char *path, size_t path_size, const char *host,
+                              const char *origin, const char *content_type, const char *body) {
+  struct api_header h[3];
+  size_t n = 0;
+  if (host) h[n++] = (struct api_header){ "Host", host };
+  if (origin) h[n++] = (struct api_header){ "Origin", origin };
+  if (content_type) h[n++] = (struct api_header){ "Content-Type", content_type };
+  struct api_request rq = { .method = method, .path = path, .path_size = path_size, .headers = h, .nheaders = n,
+                            .body = body ? body : "", .body_size = body ? strlen(body) : 0,
+                            .server_host = "127.0.0.1:8080", .loopback = 1 };
+  return answer(api, &rq);
+}
+
+#define HOST "127.0.0.1:8080"
+
+static void other_sites_are_refused(void **state) {
+  (void)state;
+  static const char *const names[] = { "efc.example", "proxy.example:443" };
+  struct fixture *f = make(&(struct api_options){ .allow_hosts = names, .nallow_hosts = 2 });
+  load(f->store, TIMECARD);
+  const char *good_hosts[] = { HOST, "localhost:8080", "LocalHost:8080", "efc.example", "EFC.example:9999", "proxy.example:443" };
+  for (size_t i = 0; i < sizeof good_hosts / sizeof *good_hosts; i++) {
+    struct reply r = over_http(f->api, "GET", "/health", 0, good_hosts[i], NULL, NULL, NULL);
+    if (r.status != 200) fail_msg("Host: %s: %d %s", good_hosts[i], r.status, r.raw.body);
+    done(&r);
+  }
+  /* DNS rebinding: the page's own name (resolved to 127.0.0.1) is in Host. */
+  const char *bad_hosts[] = { NULL, "", "evil.example", "evil.example:8080", "127.0.0.1:8081", "127.0.0.1", "localhost",
+                              "proxy.example", "proxy.example:80", "127.0.0.1:8080.evil.example", "efc.example.evil.example",
+                              "[::1]:8080", "127.0.0.1:8080:8080", "localhost:80a" };
+  for (size_t i = 0; i < sizeof bad_hosts / sizeof *bad_hosts; i++)
+    expect_error(over_http(f->api, "GET", "/health", 0, bad_hosts[i], NULL, NULL, NULL), 421, "misdirected_request",
+                 "this server answers requests for 127.0.0.1:8080 or localhost:8080");
+  /* Cross-site requests: another page's Origin. */
+  const char *good_origins[] = { "http://" HOST, "http://localhost:8080", "https://efc.example", "https://proxy.example" };
+  for (size_t i = 0; i < sizeof good_origins / sizeof *good_origins; i++) {
+    struct reply r = over_http(f->api, "GET", "/health", 0, HOST, good_origins[i], NULL, NULL);
+    if (r.status != 200) fail_msg("Origin: %s: %d %s", good_origins[i], r.status, r.raw.body);
+    done(&r);
+  }
+  const char *bad_origins[] = { "null", "http://evil.example", "http://127.0.0.1:8081", "file://", "http://localhost",
+                                "https://127.0.0.1", "ftp://127.0.0.1:8080", "http://efc.example.evil.example", "" };
+  for (size_t i = 0; i < sizeof bad_origins / sizeof *bad_origins; i++)
+    expect_error(over_http(f->api, "GET", "/health", 0, HOST, bad_origins[i], NULL, NULL), 403, "forbidden", "other sites");
+  /* A write from another page is refused, and changes nothing. */
+  expect_error(over_http(f->api, "POST", "/flow", 0, HOST, "http://evil.example", "application/json",
+                         "{\"source\": \"flow x { on ScreenCaptured -> emit TimecardEntry }\"}"), 403, "forbidden", NULL);
+  expect_error(over_http(f->api, "DELETE", "/flow/timecard", 0, "evil.example", NULL, NULL, NULL), 421, "misdirected_request", NULL);
+  struct reply flows = get(f, "/flows");
+  assert_int_equal(json_object_array_length(flows.json), 1);
+  done(&flows);
+  /* localhost is this server only when it listens on loopback. */
+  struct api_header h = { "Host", "localhost:8080" };
+  struct api_request rq = { .method = "GET", .path = "/health", .headers = &h, .nheaders = 1, .body = "",
+                            .server_host = "192.0.2.7:8080", .loopback = 0 };
+  expect_error(answer(f->api, &rq), 421, "misdirected_request", NULL);
+  h.value = "192.0.2.7:8080";
+  struct reply r = answer(f->api, &rq);
+  assert_int_equal(r.status, 200);
+  done(&r);
+  void *s = f;
+  teardown(&s);
+}
+
+static void bodies_must_say_json(void **state) {
+  struct fixture *f = *state;
+  /* The types a page may send to another site without asking first, and none. */
+  const char *types[] = { NULL, "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded",
+                          "multipart/form-data; boundary=x", "application/jsonp", "text/json" };
+  for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+    expect_error(over_http(f->api, "POST", "/events", 0, HOST, NULL, types[i], idle_event), 415, "unsupported_media_type",
+                 "POST /events takes Content-Type: application/json");
+    expect_error(over_http(f->api, "POST", "/flow", 0, HOST, NULL, types[i], idle_flow), 415, "unsupported_media_type",
+                 "text/x-efc");
+    expect_error(over_http(f->api, "POST", "/route/ScreenCaptured", 0, HOST, NULL, types[i], "{\"rules\": []}"), 415,
+                 "unsupported_media_type", NULL);
+  }
+  expect_error(over_http(f->api, "POST", "/events", 0, HOST, NULL, "text/x-efc", idle_event), 415, "unsupported_media_type", NULL);
+  struct reply r = over_http(f->api, "POST", "/events", 0, HOST, NULL, "Application/JSON; charset=utf-8", idle_event);
+  assert_int_equal(r.status, 200);
+  done(&r);
+  struct reply flows = get(f, "/flows");
+  assert_int_equal(json_object_array_length(flows.json), 1);   /* nothing was created */
+  done(&flows);
+}
+
+static void ids_cut_at_nul_are_refused(void **state) {
+  struct fixture *f = *state;
+  /* The path as decoded from /flow/timecard%00zzz: a C string would end at the NUL. */
+  static const char del[] = "/flow/timecard\0zzz", get_flow[] = "/flow/timecard\0", get_event[] = "/event/ScreenCaptured\0x",
+                    route[] = "/route/ScreenCaptured\0";
+  expect_error(over_http(f->api, "DELETE", del, sizeof del - 1, HOST, NULL, NULL, NULL), 400, "bad_request", "NUL");
+  expect_error(over_http(f->api, "GET", get_flow, sizeof get_flow - 1, HOST, NULL, NULL, NULL), 400, "bad_request", "NUL");
+  expect_error(over_http(f->api, "GET", get_event, sizeof get_event - 1, HOST, NULL, NULL, NULL), 400, "bad_request", "NUL");
+  expect_error(over_http(f->api, "POST", route, sizeof route - 1, HOST, NULL, "application/json", "{\"rules\": []}"), 400,
+               "bad_request", "NUL");
+  struct reply r = get(f, "/flow/timecard");
+  assert_int_equal(r.status, 200);   /* not deleted */
+  done(&r);
+  r = get(f, "/event/ScreenCaptured");
+  assert_true(json_object_array_length(at(r.json, "routingConfig.rules")) > 0);   /* routing untouched */
+  done(&r);
+}
+
+/* api_admit decides from the headers alone, token first. */
+static void admitted_before_the_body(void **state) {
+  (void)state;
+  struct fixture *f = make(&(struct api_options){ .token = "s3cret", .max_body = 10 });
+  struct api_header h[2] = { { "Content-Type", "text/plain" }, { "Authorization", "Bearer s3cret" } };
+  struct api_request rq = { .method = "POST", .path = "/events", .headers = h, .nheaders = 1, .body = NULL };
+  struct api_response rs;
+  assert_int_equal(api_admit(f->api, &rq, &rs), 0);   /* no token: 401, whatever the body */
+  assert_int_equal(rs.status, 401);
+  api_response_free(&rs);
+  rq.headers = &h[1];
+  assert_int_equal(api_admit(f->api, &rq, &rs), 0);   /* the token, no JSON: 415 */
+  assert_int_equal(rs.status, 415);
+  api_response_free(&rs);
+  h[0].value = "application/json";
+  rq.headers = h;
+  rq.nheaders = 2;
+  assert_int_equal(api_admit(f->api, &rq, &rs), 1);
+  api_response_free(&rs);
+  void *s = f;
+  teardown(&s);
+}
+
+/* An event too large for one store item is the request's fault: 400, not 500. */
+static void items_too_large_are_refused(void **state) {
+  struct fixture *f = *state;
+  size_t size = 9000 * 24 + 200;
+  char *source = malloc(size), *p = source;
+  p += sprintf(p, "event Huge {\n");
+  for (int i = 0; i < 9000; i++) p += sprintf(p, "  field%d: string\n", i);
+  sprintf(p, "}\nflow huge { on Huge | map { x: field1 } -> emit IdleSeen }\nevent IdleSeen { x: string }\n");
+  expect_error(post(f, "/flow", "text/x-efc", source), 400, "bad_request", "at most 409600");
+  free(source);
+  struct reply flows = get(f, "/flows");
+  assert_int_equal(json_object_array_length(flows.json), 1);
+  done(&flows);
+}
+
+/* ---- writes do not hold the store while they compile ------------------------------------ */
+
+struct holder {
+  struct evstore *store;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int holding, release, released;
+};
+
+/* Holds the store's writer until told (at most 5 s), then rolls back. */
+static enum evstore_status hold_txn(struct evstore_txn *txn, void *ctx) {
+  (void)txn;
+  struct holder *h = ctx;
+  pthread_mutex_lock(&h->lock);
+  h->holding = 1;
+  pthread_cond_broadcast(&h->cond);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 5;
+  while (!h->release && pthread_cond_timedwait(&h->cond, &h->lock, &until) == 0) {}
+  h->released = 1;
+  pthread_mutex_unlock(&h->lock);
+  return EVSTORE_INVALID;
+}
+
+static void *hold(void *arg) {
+  struct holder *h = arg;
+  evstore_transact(h->store, hold_txn, h);
+  return NULL;
+}
+
+static void compiles_do_not_wait_for_the_writer(void **state) {
+  struct fixture *f = *state;
+  struct holder h = { .store = f->store, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+  pthread_t t;
+  pthread_create(&t, NULL, hold, &h);
+  pthread_mutex_lock(&h.lock);
+  while (!h.holding) pthread_cond_wait(&h.cond, &h.lock);
+  pthread_mutex_unlock(&h.lock);
+  /* Another writer holds the store: a flow that does not compile is told so
+   * at once (it is compiled against a snapshot, without the writer). */
+  struct reply r = post(f, "/flow", "text/x-efc", "flow bad {\n  on ScreenCaptured where aplication.name == \"x\"\n}\n");
+  pthread_mutex_lock(&h.lock);
+  int released = h.released;
+  h.release = 1;
+  pthread_cond_broadcast(&h.cond);
+  pthread_mutex_unlock(&h.lock);
+  pthread_join(t, NULL);
+  assert_false(released);
+  expect_error(r, 400, "compile_error", NULL);
+  /* And a good flow, once the writer is free. */
+  r = post(f, "/flow", "text/x-efc", idle_flow);
+  assert_int_equal(r.status, 201);
+  done(&r);
 }
 
 /* ---- reads: what was loaded comes back ------------------------------------------- */
@@ -322,7 +529,7 @@ static void loaded_items_come_back(void **state) {
 static void create_and_delete_a_flow(void **state) {
   struct fixture *f = *state;
   char rules[256];
-  struct reply r = post(f, "/flow", "text/plain", idle_flow);
+  struct reply r = post(f, "/flow", "text/x-efc", idle_flow);
   if (r.status != 201) fail_msg("%s", r.raw.body);
   assert_string_equal(r.raw.location, "/flow/idle");
   assert_string_equal(str(r.json, "flowId"), "idle");
@@ -344,7 +551,7 @@ static void create_and_delete_a_flow(void **state) {
   done(&r);
   rules_of(f, "ScreenCaptured", rules, sizeof rules);
   assert_string_equal(rules, "timecard idle");
-  expect_error(post(f, "/flow", "text/plain", idle_flow), 409, "conflict", "flow `idle` exists");
+  expect_error(post(f, "/flow", "text/x-efc", idle_flow), 409, "conflict", "flow `idle` exists");
 
   r = request(f->api, "DELETE", "/flow/idle", NULL, NULL, NULL, NULL);
   assert_int_equal(r.status, 200);
@@ -358,7 +565,7 @@ static void create_and_delete_a_flow(void **state) {
   done(&r);
   expect_error(request(f->api, "DELETE", "/flow/idle", NULL, NULL, NULL, NULL), 404, "not_found", "no flow `idle`");
   /* Posted again, its event is restated exactly as stored: accepted. */
-  r = post(f, "/flow", "text/plain", idle_flow);
+  r = post(f, "/flow", "text/x-efc", idle_flow);
   assert_int_equal(r.status, 201);
   assert_int_equal(json_object_array_length(at(r.json, "createdEvents")), 0);
   done(&r);
@@ -382,13 +589,13 @@ static void create_from_json(void **state) {
   done(&r);
   /* ?app= names the application of a text body. */
   const char *other = "flow other { on ScreenCaptured | map { user: profile.user } -> emit IdleSeen }";
-  r = request(f->api, "POST", "/flow", "app=q", "text/plain", other, NULL);
+  r = request(f->api, "POST", "/flow", "app=q", "text/x-efc", other, NULL);
   assert_int_equal(r.status, 201);
   done(&r);
   r = get(f, "/flow/other");
   assert_string_equal(str(r.json, "data.app"), "q");
   done(&r);
-  expect_error(request(f->api, "POST", "/flow", "app=no%20way", "text/plain", other, NULL), 400, "bad_request", "app must be");
+  expect_error(request(f->api, "POST", "/flow", "app=no%20way", "text/x-efc", other, NULL), 400, "bad_request", "app must be");
   expect_error(post(f, "/flow", "application/json", "{\"source\": 1}"), 400, "bad_request", "\"source\"");
   expect_error(post(f, "/flow", "application/json", "{\"sauce\": \"x\"}"), 400, "bad_request", "\"sauce\"");
   expect_error(post(f, "/flow", "application/json", "{}"), 400, "bad_request", "needs \"source\"");
@@ -396,8 +603,8 @@ static void create_from_json(void **state) {
   expect_error(post(f, "/flow", "application/json", "{\"source\": "), 400, "bad_request", "not valid JSON");
   expect_error(post(f, "/flow", "application/json", "{\"source\": \"x\"} trailing"), 400, "bad_request", "not valid JSON");
   expect_error(post(f, "/flow", "application/json", "{\"source\": \"\xff\"}"), 400, "bad_request", "not valid JSON");
-  expect_error(post(f, "/flow", "text/plain", "flow \xc3\x28 {}"), 400, "bad_request", "UTF-8");
-  expect_error(post(f, "/flow", "text/plain", ""), 400, "bad_request", "needs the flow's source");
+  expect_error(post(f, "/flow", "text/x-efc", "flow \xc3\x28 {}"), 400, "bad_request", "UTF-8");
+  expect_error(post(f, "/flow", "text/x-efc", ""), 400, "bad_request", "needs the flow's source");
 }
 
 static void deep_json_is_refused(void **state) {
@@ -414,7 +621,7 @@ static void deep_json_is_refused(void **state) {
 
 /* Expects 400 compile_error with a first diagnostic at line:column. */
 static void expect_diagnostic(struct fixture *f, const char *source, int line, int column, const char *words) {
-  struct reply r = post(f, "/flow", "text/plain", source);
+  struct reply r = post(f, "/flow", "text/x-efc", source);
   if (r.status != 400 || strcmp(str(r.json, "error"), "compile_error") != 0) fail_msg("%d %s", r.status, r.raw.body);
   struct json_object *d = at(r.json, "diagnostics.0");
   assert_non_null(d);
@@ -429,7 +636,7 @@ static void compile_errors_have_positions(void **state) {
   struct fixture *f = *state;
   expect_diagnostic(f, "flow bad {\n  on ScreenCaptured where aplication.name == \"x\"\n  -> emit TimecardEntry\n}\n", 2, 27,
                     "unknown field `aplication`");
-  struct reply r = post(f, "/flow", "text/plain", "flow bad {\n  on ScreenCaptured where aplication.name == \"x\"\n}\n");
+  struct reply r = post(f, "/flow", "text/x-efc", "flow bad {\n  on ScreenCaptured where aplication.name == \"x\"\n}\n");
   int hinted = 0;
   for (size_t i = 0; i < json_object_array_length(at(r.json, "diagnostics")); i++)
     hinted |= strcmp(str(json_object_array_get_idx(at(r.json, "diagnostics"), i), "hint"), "did you mean `application`?") == 0;
@@ -441,10 +648,10 @@ static void compile_errors_have_positions(void **state) {
   expect_diagnostic(f, "flow a { on Nope -> emit Nope }\nflow b { on Nope -> emit Nope }\n", 2, 6, "second one");
   expect_diagnostic(f, "route ScreenCaptured -> \"arn:aws:sqs:us-east-1:123456789012:q\"\n", 1, 1, "not a route");
   /* A stored event declared again, differently: conflict, nothing written. */
-  expect_error(post(f, "/flow", "text/plain",
+  expect_error(post(f, "/flow", "text/x-efc",
                     "event ScreenCaptured { x: int }\nflow z { on ScreenCaptured | map { user: \"u\" } -> emit TimecardEntry }"),
                409, "conflict", "event `ScreenCaptured` is stored");
-  expect_error(post(f, "/flow", "text/plain", "flow timecard { on ScreenCaptured -> emit TimecardEntry }"), 409, "conflict",
+  expect_error(post(f, "/flow", "text/x-efc", "flow timecard { on ScreenCaptured -> emit TimecardEntry }"), 409, "conflict",
                "flow `timecard` exists");
   struct reply h = get(f, "/health");
   assert_int_equal(json_object_get_int(at(h.json, "flows")), 1);
@@ -460,7 +667,7 @@ static void stored_stages_and_types_compile_again(void **state) {
   struct reply r = get(f, "/flow/focus");
   assert_non_null(strstr(str(r.json, "data.requires.0"), "filter work_only"));
   done(&r);
-  r = post(f, "/flow", "text/plain",
+  r = post(f, "/flow", "text/x-efc",
            "event Worked { user: string }\n"
            "flow worked { on AppUsage | work_only(min_ms: 10) | map { user: profile.user } -> emit Worked }\n");
   if (r.status != 201) fail_msg("%s", r.raw.body);
@@ -502,7 +709,7 @@ static const char *rule_json(const char *entry, const char *pattern) {
 
 static void routing_is_validated_and_honoured(void **state) {
   struct fixture *f = *state;
-  struct reply r = post(f, "/flow", "text/plain", idle_flow);
+  struct reply r = post(f, "/flow", "text/x-efc", idle_flow);
   assert_int_equal(r.status, 201);
   done(&r);
   assert_int_equal(idle_emitted(f), 1);
@@ -602,7 +809,7 @@ static void put_events_answers_per_entry(void **state) {
 static void engine_follows_the_store(void **state) {
   struct fixture *f = *state;
   assert_int_equal(idle_emitted(f), 0);   /* no idle flow yet */
-  struct reply r = post(f, "/flow", "text/plain", idle_flow);
+  struct reply r = post(f, "/flow", "text/x-efc", idle_flow);
   assert_int_equal(r.status, 201);
   done(&r);
   assert_int_equal(idle_emitted(f), 1);
@@ -621,7 +828,7 @@ static void *work(void *arg) {
   char source[256], path[64];
   for (int round = 0; round < 15; round++) {
     snprintf(source, sizeof source, "flow w%d_%d { on ScreenCaptured | map { user: profile.user } -> emit IdleSeen }", w->id, round);
-    struct reply r = post(w->f, "/flow", "text/plain", source);
+    struct reply r = post(w->f, "/flow", "text/x-efc", source);
     w->failures += r.status != 201;
     done(&r);
     r = post(w->f, "/events", "application/json", idle_event);
@@ -639,7 +846,7 @@ static void *work(void *arg) {
 
 static void concurrent_writers_agree(void **state) {
   struct fixture *f = *state;
-  struct reply r = post(f, "/flow", "text/plain", idle_flow);
+  struct reply r = post(f, "/flow", "text/x-efc", idle_flow);
   assert_int_equal(r.status, 201);
   done(&r);
   enum { N = 6 };
@@ -671,6 +878,12 @@ int main(void) {
     cmocka_unit_test_setup_teardown(ids_are_checked, setup, teardown),
     cmocka_unit_test(token_required),
     cmocka_unit_test(body_limit),
+    cmocka_unit_test(other_sites_are_refused),
+    cmocka_unit_test_setup_teardown(bodies_must_say_json, setup, teardown),
+    cmocka_unit_test_setup_teardown(ids_cut_at_nul_are_refused, setup, teardown),
+    cmocka_unit_test(admitted_before_the_body),
+    cmocka_unit_test_setup_teardown(compiles_do_not_wait_for_the_writer, setup, teardown),
+    cmocka_unit_test_setup_teardown(items_too_large_are_refused, setup, teardown),
     cmocka_unit_test_setup_teardown(loaded_items_come_back, setup, teardown),
     cmocka_unit_test_setup_teardown(create_and_delete_a_flow, setup, teardown),
     cmocka_unit_test_setup_teardown(create_from_json, setup, teardown),
