@@ -1,0 +1,26 @@
+#!/bin/sh
+# fuzz/run.sh NAME BUILD SECONDS MAX_LEN — one libFuzzer campaign (make fuzz).
+# Works on a copy of the seeds (BUILD/work/NAME) so fuzz/corpus/ stays as
+# committed, with the harness's dictionary, and puts what crashes in
+# BUILD/crashes/NAME/ (then: minimize it, and keep it in fuzz/regress/NAME/,
+# see docs/fuzzing.md).  Exits non-zero when the campaign found a crash.
+set -e
+name=$1 build=$2 seconds=$3 max_len=$4
+bin=$build/fuzz/fuzz_$name
+work=$build/work/$name
+crashes=$build/crashes/$name
+mkdir -p "$work" "$crashes"
+[ -d "fuzz/corpus/$name" ] && cp -n "fuzz/corpus/$name"/* "$work"/ 2>/dev/null || true
+dict=""
+[ -f "fuzz/$name.dict" ] && dict="-dict=fuzz/$name.dict"
+echo "fuzz: $name for ${seconds}s (max_len $max_len)"
+# -rss_limit_mb: ASan's shadow plus the stages' windows stay far below it;
+# -timeout: one input must not take 10 s (quadratic work is a finding).
+"$bin" -max_total_time="$seconds" -max_len="$max_len" $dict -timeout=10 -rss_limit_mb=2048 \
+  -print_final_stats=1 -artifact_prefix="$crashes/" "$work" 2>&1 | tee "$build/fuzz-$name.log" | \
+  grep -E '^(#[0-9]+ +(INITED|DONE)|==[0-9]+==|SUMMARY|stat::|artifact_prefix|Test unit written|Done )' || true
+# libFuzzer's exit status is lost in the pipe: a crash is a file in $crashes.
+if ls "$crashes"/* >/dev/null 2>&1; then
+  echo "fuzz: $name: crashes in $crashes/ (log: $build/fuzz-$name.log)"
+  exit 1
+fi
