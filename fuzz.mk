@@ -1,6 +1,7 @@
 # fuzz.mk — the libFuzzer harnesses of fuzz/ (included by the Makefile).
 #   make fuzz FUZZ_TIME=60            build with clang and run each harness that long
 #   make fuzz FUZZ_NAMES=match        only some harnesses
+#   make fuzz FUZZ_FLAGS="-fork=1 -ignore_crashes=1"   more libFuzzer flags
 #   make check                        also replays fuzz/regress/<name>/ and
 #                                     fuzz/corpus/<name>/ through each harness,
 #                                     built with $(CC) (no clang, no fuzzing)
@@ -49,7 +50,7 @@ fuzz-harnesses: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 fuzz:
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) CFLAGS="$(FUZZ_CFLAGS)" LDFLAGS= SANITIZE= \
 	  FUZZ_NAMES="$(FUZZ_NAMES)" fuzz-harnesses
-	$(foreach n,$(FUZZ_NAMES),sh fuzz/run.sh $(n) $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_MAX_LEN_$(n)) &&) true
+	$(foreach n,$(FUZZ_NAMES),FUZZ_FLAGS="$(FUZZ_FLAGS)" sh fuzz/run.sh $(n) $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_MAX_LEN_$(n)) &&) true
 
 clean-fuzz:
 	rm -rf $(FUZZ_BUILD)

@@ -1,5 +1,7 @@
 #!/bin/sh
 # fuzz/run.sh NAME BUILD SECONDS MAX_LEN — one libFuzzer campaign (make fuzz).
+# FUZZ_FLAGS in the environment are passed on to libFuzzer (e.g.
+# "-fork=1 -ignore_crashes=1" to go on after a crash).
 # Works on a copy of the seeds (BUILD/work/NAME) so fuzz/corpus/ stays as
 # committed, with the harness's dictionary, and puts what crashes in
 # BUILD/crashes/NAME/ (then: minimize it, and keep it in fuzz/regress/NAME/,
@@ -17,8 +19,8 @@ echo "fuzz: $name for ${seconds}s (max_len $max_len)"
 # -rss_limit_mb: ASan's shadow plus the stages' windows stay far below it;
 # -timeout: one input must not take 10 s (quadratic work is a finding).
 "$bin" -max_total_time="$seconds" -max_len="$max_len" $dict -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 -artifact_prefix="$crashes/" "$work" 2>&1 | tee "$build/fuzz-$name.log" | \
-  grep -E '^(#[0-9]+ +(INITED|DONE)|==[0-9]+==|SUMMARY|stat::|artifact_prefix|Test unit written|Done )' || true
+  -print_final_stats=1 $FUZZ_FLAGS -artifact_prefix="$crashes/" "$work" 2>&1 | tee "$build/fuzz-$name.log" | \
+  grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|==[0-9]+==|SUMMARY|stat::|artifact_prefix|Test unit written|Done )' || true
 # libFuzzer's exit status is lost in the pipe: a crash is a file in $crashes.
 if ls "$crashes"/* >/dev/null 2>&1; then
   echo "fuzz: $name: crashes in $crashes/ (log: $build/fuzz-$name.log)"
