@@ -1,8 +1,10 @@
 /* fuzz_compile.c — the lexer, parser, checker and compiler over any bytes.
  *
  * The input is the text of a .flow file.  Beyond "no crash, no leak":
- *   - a program the checker accepts compiles without an internal error, and
- *     its image loads and verifies (image_load), as `efc run` will load it;
+ *   - a program the checker accepts compiles without an internal error, its
+ *     image loads and verifies (image_load), and the runtime takes it
+ *     (engine_new: every stage known, every schema and pattern usable), as
+ *     `efc run` and `efc serve` will;
  *   - diagnostics print (caret lines and all) without reading out of bounds;
  *   - for a program that parses, `efc fmt` output parses again and is a
  *     fixed point: fmt(fmt(x)) == fmt(x).
@@ -11,9 +13,11 @@
 #include <json-c/printbuf.h>
 #include "check.h"
 #include "compile.h"
+#include "engine.h"
 #include "fmt.h"
 #include "fuzz.h"
 #include "parse.h"
+#include "state.h"
 
 #define SOURCE_NAME "fuzz.flow"
 
@@ -23,6 +27,15 @@ static int has_internal_error(const struct diag *d) {
     if (d->items[i].severity == SEV_ERROR && strstr(d->items[i].message, "internal error")) return 1;
   return 0;
 }
+
+static int drop_event(void *ctx, struct json_object *event) {
+  (void)ctx, (void)event;
+  return 0;
+}
+static void drop_dead_letter(void *ctx, long line, const char *reason, struct json_object *event) {
+  (void)ctx, (void)line, (void)reason, (void)event;
+}
+static const struct engine_sink quiet_sink = { NULL, drop_event, drop_dead_letter, NULL };
 
 static void check_compile(const uint8_t *data, size_t size) {
   struct diag d;
@@ -38,7 +51,11 @@ static void check_compile(const uint8_t *data, size_t size) {
       char err[256];
       struct image *img = image_load(c.image_bytes, c.image_size, err, sizeof err);
       FUZZ_REQUIRE(img, "the compiled image does not load: %s", err);
-      image_free(img);
+      struct state_store *st = state_open_memory();
+      struct engine *e = engine_new(img, st, &(struct engine_options){ 0 }, &quiet_sink, err, sizeof err);
+      FUZZ_REQUIRE(e, "the runtime refuses what the compiler accepted: %s", err);
+      engine_free(e);   /* and the image with it */
+      state_close(st);
     }
     compilation_free(&c);
   }

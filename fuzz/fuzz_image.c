@@ -1,12 +1,16 @@
 /* fuzz_image.c — the image loader, verifier, disassembler and VM over any bytes.
  *
  * The input is taken as an .efb image.  image_load() must refuse what is
- * malformed without a crash; an image it accepts is "safe to run"
+ * malformed without a crash.  Mutations nearly always break the size and
+ * the checksum in the header, so an input the loader refuses is loaded
+ * again with those two repaired: that is how the fuzzer gets past them to
+ * the sections and the verifier.  An image it accepts is "safe to run"
  * (image.h), so the harness lists it and evaluates every code block on one
  * fixed event: the stages of each entry first (WHERE blocks as tests, the
  * others as values, arguments too), then every block, as the verifier
  * vouches for each of them.  Runtime errors are fine; crashes are not.
  */
+#include <string.h>
 #include <json-c/json.h>
 #include "fuzz.h"
 #include "image.h"
@@ -44,9 +48,28 @@ static void run(const struct image *img, uint16_t block, int as_test) {
   }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+static void put_u32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The input loaded as it is, or else with its header's size (offset 8) and
+ * checksum (offset 12) made to fit (docs/bytecode.md); NULL if neither loads. */
+static struct image *load(const uint8_t *data, size_t size) {
   char err[256];
   struct image *img = image_load(data, size, err, sizeof err);
+  if (img || size < IMAGE_HEADER_SIZE || size > UINT32_MAX) return img;
+  uint8_t *copy = malloc(size);
+  FUZZ_REQUIRE(copy, "out of memory");
+  memcpy(copy, data, size);
+  put_u32(copy + 8, (uint32_t)size);
+  put_u32(copy + 12, image_crc32(copy + IMAGE_HEADER_SIZE, size - IMAGE_HEADER_SIZE));
+  img = image_load(copy, size, err, sizeof err);
+  free(copy);
+  return img;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  struct image *img = load(data, size);
   if (!img) return 0;
   image_disasm(img, fuzz_null_stream());
   for (uint32_t e = 0; e < img->nentries; e++) {

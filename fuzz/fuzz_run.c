@@ -6,8 +6,9 @@
  * for what is not an event, engine_event for the rest; then every window is
  * drained.  Each input starts from an empty memory state, so an input is
  * replayed alike.  Beyond "no crash, no leak": the engine never reports a
- * state failure (the memory store does not fail), and every event counted
- * in is accounted for.
+ * state failure (the memory store does not fail), every line is counted
+ * (as an event or a dead letter), and every emitted event is valid UTF-8
+ * (what is not goes to the dead letters, as in POST /events).
  *
  * The per-line code mirrors cmd_run.c's loop (no shared host function
  * exists yet); keep the two in step.
@@ -21,6 +22,7 @@
 #include "parse.h"
 #include "state.h"
 #include "stdlib_files.h"
+#include "utf8.h"
 
 /* run_app.flow, embedded by fuzz.mk with tools/embed.sh: one entry, then { NULL, NULL }. */
 extern const struct stdlib_file fuzz_apps[];
@@ -51,7 +53,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 static int emit(void *ctx, struct json_object *event) {
   (void)ctx;
-  json_object_to_json_string_ext(event, JSON_C_TO_STRING_PLAIN);   /* as --out writes it */
+  size_t len;
+  const char *text = json_object_to_json_string_length(event, JSON_C_TO_STRING_PLAIN, &len);   /* as --out writes it */
+  long bad = utf8_invalid_at(text, len);
+  FUZZ_REQUIRE(bad < 0, "an emitted event is not valid UTF-8 (byte %ld): %s", bad, text);
   return 0;
 }
 
