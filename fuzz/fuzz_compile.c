@@ -21,11 +21,12 @@
 
 #define SOURCE_NAME "fuzz.flow"
 
-/* An error the compiler admits is its own fault, not the program's. */
-static int has_internal_error(const struct diag *d) {
+/* An error the compiler admits is its own fault, not the program's: its
+ * message, or NULL when there is none. */
+static const char *internal_error(const struct diag *d) {
   for (size_t i = 0; i < d->count; i++)
-    if (d->items[i].severity == SEV_ERROR && strstr(d->items[i].message, "internal error")) return 1;
-  return 0;
+    if (d->items[i].severity == SEV_ERROR && strstr(d->items[i].message, "internal error")) return d->items[i].message;
+  return NULL;
 }
 
 static int drop_event(void *ctx, struct json_object *event) {
@@ -46,7 +47,8 @@ static void check_compile(const uint8_t *data, size_t size) {
   if (d.errors == 0) {
     struct compilation c;
     int rc = compile_program(p, &d, NULL, &c);
-    FUZZ_REQUIRE(!has_internal_error(&d), "the compiler reports an internal error on a checked program");
+    const char *internal = internal_error(&d);
+    FUZZ_REQUIRE(!internal, "a checked program does not compile: %s", internal);
     if (rc == 0) {
       char err[256];
       struct image *img = image_load(c.image_bytes, c.image_size, err, sizeof err);

@@ -19,10 +19,13 @@ echo "fuzz: $name for ${seconds}s (max_len $max_len)"
 # -rss_limit_mb: ASan's shadow plus the stages' windows stay far below it;
 # -timeout: one input must not take 10 s (quadratic work is a finding).
 "$bin" -max_total_time="$seconds" -max_len="$max_len" $dict -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 $FUZZ_FLAGS -artifact_prefix="$crashes/" "$work" 2>&1 | tee "$build/fuzz-$name.log" | \
-  grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|==[0-9]+==|SUMMARY|stat::|artifact_prefix|Test unit written|Done )' || true
-# libFuzzer's exit status is lost in the pipe: a crash is a file in $crashes.
+  -print_final_stats=1 $FUZZ_FLAGS -artifact_prefix="$crashes/" "$work" > "$build/fuzz-$name.log" 2>&1 || true
+# What the campaign reached (executions, cov:, ft:) and what went wrong.
+grep -E 'cov:' "$build/fuzz-$name.log" | tail -1
+grep -E '^(SUMMARY|==[0-9]+==ERROR|fuzz: broken guarantee)' "$build/fuzz-$name.log" | sort -u | head -20 || true
+# A crash is a file in $crashes (libFuzzer's exit status says less in -fork mode).
 if ls "$crashes"/* >/dev/null 2>&1; then
   echo "fuzz: $name: crashes in $crashes/ (log: $build/fuzz-$name.log)"
+  ls "$crashes"
   exit 1
 fi

@@ -13,7 +13,7 @@ flows="examples/*/*.flow tests/stdlib/*.flow tests/serve/*.flow tests/views/*.fl
 # compile: .flow sources (the error cases too), the small ones.
 for f in $flows; do
   [ "$(wc -c < "$f")" -le 8192 ] || continue
-  cp "$f" "$out/compile/$(echo "$f" | tr / _)"
+  cp "$f" "$out/compile/$(echo "$f" | tr / _ | sed "s/\.flow$//")"
 done
 
 # image: the images of the sources that compile.
