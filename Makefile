@@ -83,10 +83,14 @@ $(BUILD)/tests/%.t: tests/unit/%.c $(LIB)
 
 unit-tests: $(UNIT_BIN)
 
-# Every test is TAP; prove runs the C unit tests and the shell end-to-end tests.
-check: $(EFC) unit-tests
+# make fuzz, and the replay of fuzz/regress and fuzz/corpus (FUZZ_REPLAY).
+include fuzz.mk
+
+# Every test is TAP; prove runs the C unit tests, the fuzz replays and the
+# shell end-to-end tests.
+check: $(EFC) unit-tests $(FUZZ_REPLAY)
 	EFC=$(abspath $(EFC)) EFC_BUILD=$(abspath $(BUILD)) CMOCKA_MESSAGE_OUTPUT=TAP \
-	  prove -f $(UNIT_BIN) tests/e2e/*.t
+	  prove -f $(UNIT_BIN) $(FUZZ_REPLAY) tests/e2e/*.t
 
 deps:
 	sh tools/install-deps.sh
