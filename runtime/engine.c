@@ -99,10 +99,70 @@ static void trace(struct engine *e, const char *fmt, ...) {
 
 /* ---- setup -------------------------------------------------------------- */
 
+/* Frees what engine_new built; the image stays the caller's. */
+static void engine_release(struct engine *e) {
+  match_set_free(e->rules);
+  match_scratch_free(e->scratch);
+  for (size_t i = 0; i < e->stats.nrules; i++) free(e->rule_names[i]);
+  free(e->rule_names);
+  free(e->rule_event);
+  free(e->rule_entry);
+  free(e->matched);
+  free(e->stats.rule_matches);
+  for (uint32_t i = 0; e->events && i < e->img->nevents; i++) schema_free(e->events[i].schema);
+  free(e->events);
+  free(e->event_slots);
+  for (uint32_t i = 0; e->natives && i < e->img->nentries; i++) free(e->natives[i]);
+  free(e->natives);
+  for (size_t i = e->qhead; i < e->qhead + e->qlen; i++) json_object_put(e->queue[i].event);
+  free(e->queue);
+  free(e);
+}
+
+/* engine_new's one way out on failure: the message, and everything but the image freed. */
+static struct engine *setup_failed(struct engine *e, char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static struct engine *setup_failed(struct engine *e, char *err, size_t err_size, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, err_size, fmt, ap);
+  va_end(ap);
+  engine_release(e);
+  return NULL;
+}
+
+/* The compiled JSON Schema of a declared event.  The text is parsed with a
+ * depth that admits the schema of any event the engine accepts (json-c's
+ * default of 32 does not), and a deeper one is reported as such. */
+static struct schema *event_schema(const char *text, const char *name, char *err, size_t err_size) {
+  struct json_tokener *tok = json_tokener_new_ex(ENGINE_MAX_SCHEMA_DEPTH);
+  if (!tok) {
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
+  struct json_object *json = json_tokener_parse_ex(tok, text, (int)strlen(text));
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  json_tokener_free(tok);
+  struct schema *schema = json ? schema_compile(json) : NULL;
+  json_object_put(json);
+  if (jerr == json_tokener_error_depth)
+    snprintf(err, err_size, "the schema of event `%s` in the image is nested deeper than %d levels, "
+             "more than this runtime accepts", name, ENGINE_MAX_SCHEMA_DEPTH);
+  else if (!json)
+    snprintf(err, err_size, "the schema of event `%s` in the image is not JSON", name);
+  else if (!schema)
+    snprintf(err, err_size, "the schema of event `%s` in the image cannot be used: not a JSON Schema this runtime "
+             "checks, or a type nested too deep (out of memory?)", name);
+  return schema;
+}
+
 struct engine *engine_new(struct image *img, struct state_store *state, const struct engine_options *opt,
                           const struct engine_sink *sink, char *err, size_t err_size) {
   struct engine *e = calloc(1, sizeof *e);
-  if (!e) return NULL;
+  if (!e) {
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
   e->img = img;
   e->state = state;
   if (opt) e->opt = *opt;
@@ -122,53 +182,37 @@ struct engine *engine_new(struct image *img, struct state_store *state, const st
   e->events = calloc(img->nevents + 1, sizeof *e->events);
   e->natives = calloc(img->nentries + 1, sizeof *e->natives);
   if (!e->rules || !e->scratch || !e->rule_entry || !e->rule_names || !e->rule_event || !e->matched || !e->stats.rule_matches ||
-      !e->events || !e->natives) {
-    snprintf(err, err_size, "out of memory");
-    engine_free(e);
-    return NULL;
-  }
+      !e->events || !e->natives)
+    return setup_failed(e, err, err_size, "out of memory");
   for (uint32_t i = 0; i < img->nentries; i++) {
     const struct entry *en = &img->entries[i];
     for (uint16_t p = 0; p < en->npatterns; p++) {
       uint32_t id = (uint32_t)e->stats.nrules;
       char reason[512];
-      if (match_set_add_text(e->rules, kstr(img, en->patterns[p]), id, reason, sizeof reason) != 0) {
-        snprintf(err, err_size, "entry `%s`: %s", kstr(img, en->name), reason);
-        engine_free(e);
-        return NULL;
-      }
+      if (match_set_add_text(e->rules, kstr(img, en->patterns[p]), id, reason, sizeof reason) != 0)
+        return setup_failed(e, err, err_size, "entry `%s`: %s", kstr(img, en->name), reason);
       e->rule_entry[id] = i;
       const char *event = p < en->nevents ? kstr(img, en->events[p]) : "?";
       e->rule_event[id] = p < en->nevents ? event : NULL;
       size_t n = strlen(kstr(img, en->name)) + strlen(event) + 8;
       e->rule_names[id] = malloc(n);
-      if (e->rule_names[id]) snprintf(e->rule_names[id], n, "%s on %s", kstr(img, en->name), event);
       e->stats.nrules++;
+      if (!e->rule_names[id]) return setup_failed(e, err, err_size, "out of memory");
+      snprintf(e->rule_names[id], n, "%s on %s", kstr(img, en->name), event);
     }
-    e->natives[i] = calloc(en->nstages + 1, sizeof **e->natives);
-    if (!e->natives[i]) {
-      snprintf(err, err_size, "out of memory");
-      engine_free(e);
-      return NULL;
-    }
+    if (!(e->natives[i] = calloc(en->nstages + 1, sizeof **e->natives))) return setup_failed(e, err, err_size, "out of memory");
     for (uint16_t s = 0; s < en->nstages; s++) {
       if (en->stages[s].kind != STAGE_CALL) continue;
       const char *name = kstr(img, en->stages[s].name);
       e->natives[i][s] = stage_find(name);
-      if (e->natives[i][s] && e->natives[i][s]->close) e->has_windows = 1;
-      if (!e->natives[i][s]) {
-        snprintf(err, err_size, "flow `%s` uses the stage `%s`, which this runtime does not provide", kstr(img, en->name), name);
-        engine_free(e);
-        return NULL;
-      }
+      if (!e->natives[i][s])
+        return setup_failed(e, err, err_size, "flow `%s` uses the stage `%s`, which this runtime does not provide",
+                            kstr(img, en->name), name);
+      if (e->natives[i][s]->close) e->has_windows = 1;
     }
   }
   for (e->event_slots_cap = 8; e->event_slots_cap < 2 * (size_t)img->nevents; e->event_slots_cap *= 2) {}
-  if (!(e->event_slots = calloc(e->event_slots_cap, sizeof *e->event_slots))) {
-    snprintf(err, err_size, "out of memory");
-    engine_free(e);
-    return NULL;
-  }
+  if (!(e->event_slots = calloc(e->event_slots_cap, sizeof *e->event_slots))) return setup_failed(e, err, err_size, "out of memory");
   for (uint32_t i = 0; i < img->nevents; i++) {
     const struct image_event *ev = &img->events[i];
     struct declared_event *d = &e->events[i];
@@ -176,38 +220,18 @@ struct engine *engine_new(struct image *img, struct state_store *state, const st
     d->source = kstr(img, ev->source);
     d->detail_type = kstr(img, ev->detail_type);
     e->event_slots[event_slot(e, d->source, d->detail_type)] = i + 1;   /* declared twice: the last one wins */
-    struct json_object *text = json_tokener_parse(kstr(img, ev->schema));
-    d->schema = schema_compile(text);
-    json_object_put(text);
-    if (!d->schema) {
-      snprintf(err, err_size, "the schema of event `%s` in the image is not JSON", d->name);
-      engine_free(e);
-      return NULL;
-    }
+    char why[400];
+    if (!(d->schema = event_schema(kstr(img, ev->schema), d->name, why, sizeof why)))
+      return setup_failed(e, err, err_size, "%s", why);
   }
-  e->img = img;
   return e;
 }
 
 void engine_free(struct engine *e) {
   if (!e) return;
-  match_set_free(e->rules);
-  match_scratch_free(e->scratch);
-  for (size_t i = 0; i < e->stats.nrules; i++) free(e->rule_names[i]);
-  free(e->rule_names);
-  free(e->rule_event);
-  free(e->rule_entry);
-  free(e->matched);
-  free(e->stats.rule_matches);
-  for (uint32_t i = 0; e->img && e->events && i < e->img->nevents; i++) schema_free(e->events[i].schema);
-  free(e->events);
-  free(e->event_slots);
-  for (uint32_t i = 0; e->img && e->natives && i < e->img->nentries; i++) free(e->natives[i]);
-  free(e->natives);
-  for (size_t i = e->qhead; i < e->qhead + e->qlen; i++) json_object_put(e->queue[i].event);
-  free(e->queue);
-  image_free(e->img);
-  free(e);
+  struct image *img = e->img;
+  engine_release(e);
+  image_free(img);
 }
 
 const struct engine_stats *engine_stats(const struct engine *e) { return &e->stats; }

@@ -21,6 +21,11 @@
 #define ENGINE_MAX_EVENT_BYTES (256 * 1024)   /* EventBridge's PutEvents entry limit */
 #define ENGINE_MAX_DEPTH 64                    /* JSON nesting accepted in input */
 #define ENGINE_DEFAULT_HOPS 16
+/* JSON nesting of a declared event's schema in an image: each object level
+ * of an event takes two (`properties`, then the field), so the schema of
+ * any event within ENGINE_MAX_DEPTH fits.  The compiler refuses types whose
+ * schema would be deeper. */
+#define ENGINE_MAX_SCHEMA_DEPTH (2 * ENGINE_MAX_DEPTH + 8)
 
 struct engine_sink {
   void *ctx;
@@ -48,8 +53,11 @@ struct engine_stats {
 
 struct engine;
 
-/* Takes ownership of the image.  NULL (and err) when a pattern or schema
- * in the image cannot be used, or a stage is unknown to this runtime. */
+/* Ownership: on success the engine owns the image (engine_free frees it).
+ * On failure it returns NULL with a message in err and has freed nothing of
+ * its arguments: the image is still the caller's to free.  Failures: a
+ * pattern or schema in the image cannot be used, a stage is unknown to this
+ * runtime, out of memory. */
 struct engine *engine_new(struct image *image, struct state_store *state, const struct engine_options *opt,
                           const struct engine_sink *sink, char *err, size_t err_size);
 void engine_free(struct engine *e);

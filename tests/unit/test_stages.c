@@ -48,8 +48,8 @@ static void on_dead(void *ctx, long line, const char *reason, struct json_object
   json_object_array_add(a->dead, json_object_new_string(reason));
 }
 
-/* A new engine for the application `text` on the store a->st. */
-static struct engine *app_engine(struct app *a, const char *text) {
+/* The loaded image of the application `text` (the caller frees it). */
+static struct image *app_image(const char *text) {
   struct diag d;
   diag_init(&d);
   const struct source *src = diag_add_source(&d, "app.flow", text, strlen(text));
@@ -65,12 +65,21 @@ static struct engine *app_engine(struct app *a, const char *text) {
   compilation_free(&c);
   ast_program_free(p);
   diag_free(&d);
+  return img;
+}
+
+/* A new engine for the application `text` on the store a->st, with options. */
+static struct engine *app_engine_with(struct app *a, const char *text, const struct engine_options *opt) {
+  char err[512];
+  struct image *img = app_image(text);
   struct engine_sink sink = { a, on_emit, on_dead, NULL };
-  struct engine *e = engine_new(img, a->st, NULL, &sink, err, sizeof err);
+  struct engine *e = engine_new(img, a->st, opt, &sink, err, sizeof err);
   if (!e) print_message("# %s\n", err);
   assert_non_null(e);
   return e;
 }
+
+static struct engine *app_engine(struct app *a, const char *text) { return app_engine_with(a, text, NULL); }
 
 static void app_start(struct app *a, const char *text) {
   a->st = state_open_memory();
@@ -520,6 +529,70 @@ static void test_intervals_many_pieces(void **unused) {
   app_stop(&a);
 }
 
+/* ---- engine_new: who owns the image when it fails ------------------------- */
+
+/* engine_new fails on a stage this runtime lacks, and leaves the image to
+ * its caller: freeing it afterwards is no double free (ASan checks). */
+static void test_engine_new_unknown_stage(void **unused) {
+  (void)unused;
+  struct image *img = app_image("event T from \"t\" { n: int }\n"
+                                "extern filter nosuch(by: any?) -> input\n"
+                                "flow f { on T | nosuch(by: n) -> emit T }\n");
+  struct state_store *st = state_open_memory();
+  char err[400] = "";
+  assert_null(engine_new(img, st, NULL, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "uses the stage `nosuch`, which this runtime does not provide"));
+  image_free(img);
+  state_close(st);
+}
+
+/* A schema nested `levels` arrays deep: {"type":"array","items":...}. */
+static char *nested_schema(int levels) {
+  size_t size = (size_t)levels * 40 + 64;
+  char *s = malloc(size), *at = s;
+  for (int i = 0; i < levels; i++) at += sprintf(at, "{\"type\":\"array\",\"items\":");
+  at += sprintf(at, "{\"type\":\"integer\"}");
+  for (int i = 0; i < levels; i++) *at++ = '}';
+  *at = 0;
+  return s;
+}
+
+/* The schema of event `T` replaced by one nested `levels` deep. */
+static void set_schema(struct image *img, int levels) {
+  struct constant *k = &img->consts[img->events[0].schema];
+  free(k->as.string.bytes);
+  k->as.string.bytes = nested_schema(levels);
+  k->as.string.length = (uint32_t)strlen(k->as.string.bytes);
+}
+
+/* json-c parses at most 32 levels by default: the schema of a type 27 arrays
+ * deep (the compiler's output) used to fail there, and the image was freed
+ * twice.  Now such a schema loads, and one deeper than the runtime takes is
+ * refused with a clear message and the image left to the caller. */
+static void test_engine_new_deep_schema(void **unused) {
+  (void)unused;
+  static const char text[] = "event T from \"t\" { n: int }\nflow f { on T -> emit T }\n";
+  struct state_store *st = state_open_memory();
+  char err[400] = "";
+  struct image *img = app_image(text);
+  set_schema(img, 40);
+  struct engine *e = engine_new(img, st, NULL, NULL, err, sizeof err);
+  if (!e) print_message("# %s\n", err);
+  assert_non_null(e);
+  engine_free(e);
+  img = app_image(text);
+  set_schema(img, ENGINE_MAX_SCHEMA_DEPTH + 1);
+  assert_null(engine_new(img, st, NULL, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "the schema of event `T` in the image is nested deeper than"));
+  image_free(img);
+  img = app_image(text);
+  set_schema(img, 100);   /* parses, but deeper than a schema the checker follows */
+  assert_null(engine_new(img, st, NULL, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "the schema of event `T` in the image cannot be used"));
+  image_free(img);
+  state_close(st);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_stitcher_state_budget),
@@ -534,6 +607,8 @@ int main(void) {
     cmocka_unit_test(test_intervals_restart),
     cmocka_unit_test(test_intervals_bad_rows),
     cmocka_unit_test(test_intervals_many_pieces),
+    cmocka_unit_test(test_engine_new_unknown_stage),
+    cmocka_unit_test(test_engine_new_deep_schema),
   };
   cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);
