@@ -101,9 +101,10 @@ static struct json_object *result(struct json_object *window) {
 static int aggregator_process(struct stage_run *run, struct json_object *row) {
   (void)row;
   struct window_run w;
-  if (window_open(run, &w) != 0) {
+  int rc = window_open(run, &w);
+  if (rc != STAGE_OK) {
     window_done(&w);
-    return 0;
+    return rc < 0 ? STAGE_FAILED : STAGE_OK;
   }
   struct json_object *aggs, *fns;
   if (!json_object_object_get_ex(w.window, "aggs", &aggs)) {
@@ -130,14 +131,14 @@ static int aggregator_process(struct stage_run *run, struct json_object *row) {
       return 0;
     }
   }
-  int rc = window_save_or_close(run, &w);
+  rc = window_save_or_close(run, &w);
   if (rc == 1) {
     struct json_object *out = result(w.window);
     rc = stage_continue(run, out, stage_now(run));
     json_object_put(out);
   }
   window_done(&w);
-  return rc < 0 ? -1 : 0;
+  return rc < 0 ? STAGE_FAILED : STAGE_OK;
 }
 
 static int aggregator_close(struct stage_run *run, const char *key, struct json_object *window) {

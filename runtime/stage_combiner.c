@@ -44,9 +44,11 @@ static int combiner_process(struct stage_run *run, struct json_object *row) {
   for (int i = 0; event && (name = stage_flow_event(run, i)) != NULL; i++) known |= strcmp(name, event) == 0;
   if (!known) return stage_fail(run, "the row does not come from one of the events the flow listens to");
   struct window_run w;
-  if (window_load(run, &w) != 0 || window_positive_arg(run, "within", &w.after_ms) != 0) {
+  int rc = window_load(run, &w);
+  if (rc == STAGE_OK) rc = window_positive_arg(run, "within", &w.after_ms);
+  if (rc != STAGE_OK) {
     window_done(&w);
-    return 0;
+    return rc < 0 ? STAGE_FAILED : STAGE_OK;
   }
   window_add(run, &w);
   struct json_object *parts, *held;
@@ -65,7 +67,6 @@ static int combiner_process(struct stage_run *run, struct json_object *row) {
   int complete = 1;
   for (int i = 0; complete && (name = stage_flow_event(run, i)) != NULL; i++)
     complete = json_object_object_get_ex(parts, name, NULL);
-  int rc;
   if (complete) {
     struct state_key k;
     stage_state_key(run, w.key_json, &k);
@@ -74,7 +75,7 @@ static int combiner_process(struct stage_run *run, struct json_object *row) {
     rc = window_save_or_close(run, &w);   /* no count limit: it stores, with the `within` deadline */
   }
   window_done(&w);
-  return rc < 0 ? -1 : 0;
+  return rc < 0 ? STAGE_FAILED : STAGE_OK;
 }
 
 static int combiner_close(struct stage_run *run, const char *key, struct json_object *window) {

@@ -48,7 +48,7 @@ static int split_list(struct stage_run *run, struct json_object *row, struct jso
     }
     int rc = emit_piece(run, row, item, i, total, stage_now(run));
     json_object_put(item);
-    if (rc != 0) return -1;
+    if (rc != STAGE_OK) return rc;   /* the store failed, or the budget is spent */
   }
   return 0;
 }
@@ -76,7 +76,7 @@ static int split_text(struct stage_run *run, struct json_object *row, struct jso
     struct json_object *item = json_object_new_string_len(s + at, (int)(end - at));
     int rc = emit_piece(run, row, item, i, total, stage_now(run));
     json_object_put(item);
-    if (rc != 0) return -1;
+    if (rc != STAGE_OK) return rc;   /* the store failed, or the budget is spent */
     at = end;
   }
   return 0;
@@ -100,7 +100,7 @@ static int split_span(struct stage_run *run, struct json_object *row, int64_t sp
     json_object_object_add(item, "length", json_object_new_int64(length));
     int rc = emit_piece(run, row, item, i, total, start + offset);
     json_object_put(item);
-    if (rc != 0) return -1;
+    if (rc != STAGE_OK) return rc;   /* the store failed, or the budget is spent */
   }
   return 0;
 }

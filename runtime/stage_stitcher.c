@@ -83,12 +83,12 @@ static struct json_object *stitched(struct json_object *window) {
 }
 
 static int emit(struct stage_run *run, struct json_object *window) {
-  struct json_object *out = window_output(window), *content = stitched(window);
-  if (!content) {
+  struct json_object *out = window_output(window), *content = out ? stitched(window) : NULL;
+  if (!content || json_object_object_add(out, "content", content) != 0) {
     json_object_put(out);
-    return -1;
+    json_object_put(content);
+    return stage_fail(run, "out of memory"), STAGE_REPORTED;
   }
-  json_object_object_add(out, "content", content);
   int rc = stage_continue(run, out, stage_now(run));
   json_object_put(out);
   return rc;
@@ -132,7 +132,7 @@ static int stitcher_process(struct stage_run *run, struct json_object *row) {
                piece, (long long)max_bytes);
     goto done;
   }
-  if (window_load(run, &w) || window_positive_arg(run, "count", &w.count_limit) ||
+  if ((rc = window_load(run, &w)) != STAGE_OK || window_positive_arg(run, "count", &w.count_limit) ||
       window_positive_arg(run, "after", &w.after_ms))
     goto done;
   if (!w.count_limit && !w.after_ms) {
@@ -148,10 +148,7 @@ static int stitcher_process(struct stage_run *run, struct json_object *row) {
     size_t state_after = bytes + piece + (n + 1) * PIECE_OVERHEAD + seplen + strlen(w.key_json);
     if (n > 0 && (content_after > (size_t)max_bytes || state_after > STATE_BUDGET)) {
       /* The piece does not fit: the window closes now, as it is, and the piece opens the next one. */
-      if (emit(run, w.window) != 0 || window_restart(run, &w) != 0) {
-        rc = -1;
-        goto done;
-      }
+      if ((rc = emit(run, w.window)) != STAGE_OK || (rc = window_restart(run, &w)) != STAGE_OK) goto done;
     }
   }
   window_add(run, &w);
@@ -173,7 +170,7 @@ done:
   vm_release(content);
   vm_release(sep);
   window_done(&w);
-  return rc < 0 ? -1 : 0;
+  return rc < 0 ? STAGE_FAILED : STAGE_OK;
 }
 
 static int stitcher_close(struct stage_run *run, const char *key, struct json_object *window) {

@@ -13,9 +13,20 @@
 
 struct stage_run;   /* one invocation of a stage on one row (engine.c) */
 
+/* What a stage and its helpers return.  Every row that enters a stage
+ * leaves it as output (stage_continue), as state, or as a dead letter with
+ * its reason (stage_fail); only a failing state store stops the host. */
+enum stage_status {
+  STAGE_FAILED = -1,    /* the state store failed: the host rolls back and stops */
+  STAGE_OK = 0,
+  STAGE_REPORTED = 1,   /* this row went to the dead letters with its reason: go on */
+  STAGE_STOPPED = 2,    /* the work budget of the input event is spent: do no more for it */
+};
+
 struct native_stage {
   const char *name;
-  /* A row arrives. */
+  /* A row arrives.  Both callbacks return an enum stage_status (negative
+   * only when the state store failed). */
   int (*process)(struct stage_run *run, struct json_object *row);
   /* The window stored under `key` closed by time (or at drain): value is its state. */
   int (*close)(struct stage_run *run, const char *key, struct json_object *window);
@@ -49,8 +60,11 @@ const char *stage_event_name(struct stage_run *run);
 /* The i-th event (from 0) of the `on` list of the flow or route this stage
  * runs in; NULL past the end. */
 const char *stage_flow_event(struct stage_run *run, int i);
-/* Passes `row` (borrowed) on to the next stage; time_ms is the event time it carries. */
+/* Passes `row` (borrowed) on to the next stage; time_ms is the event time
+ * it carries.  STAGE_OK, STAGE_STOPPED when the input's work budget is
+ * spent (a stage that loops stops looping), or STAGE_FAILED. */
 int stage_continue(struct stage_run *run, struct json_object *row, int64_t time_ms);
-/* Reports a problem with this row to the dead-letter sink (the run goes on). */
+/* Reports a problem with this row to the dead-letter sink (the run goes
+ * on).  Returns 0 (STAGE_OK: the problem is handled). */
 int stage_fail(struct stage_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #endif

@@ -593,6 +593,64 @@ static void test_engine_new_deep_schema(void **unused) {
   state_close(st);
 }
 
+/* ---- keys the state store refuses ----------------------------------------- */
+
+/* Every keyed stage, keyed by `k`: each keeps state for the row. */
+static const char keyed_app[] =
+  "import std.filters\n"
+  "import std.transformers\n"
+  "event T from \"t\" { k: string, s: string, a: time, b: time }\n"
+  "event O { k: any? }\n"
+  "flow counting { on T | counter(by: k, count: 2) | map { k: key } -> emit O }\n"
+  "flow aggregating { on T | aggregator(by: k, keep: { n: count() }, count: 2) | map { k: key } -> emit O }\n"
+  "flow stitching { on T | stitcher(by: k, content: s, count: 2) | map { k: key } -> emit O }\n"
+  "flow combining { on T | combiner(by: k, within: 1m) | map { k: key } -> emit O }\n"
+  "flow covering { on T | intervals(by: k, start: a, end: b) | map { k: key } -> emit O }\n";
+
+static void send_keyed(struct app *a, const char *key) {
+  struct json_object *d = json_object_new_object();
+  json_object_object_add(d, "k", json_object_new_string(key));
+  json_object_object_add(d, "s", json_object_new_string("text"));
+  json_object_object_add(d, "a", json_object_new_string("2026-03-02T09:00:00Z"));
+  json_object_object_add(d, "b", json_object_new_string("2026-03-02T09:01:00Z"));
+  send(a, "T", "t", "2026-03-02T09:00:00Z", d);
+}
+
+/* A `by` key over the store's 1,024 bytes, or not UTF-8, used to vanish:
+ * the row "matched a rule" and was neither kept nor emitted nor
+ * dead-lettered.  Now each stage dead-letters it, saying why, and a good
+ * key still works. */
+static void test_refused_keys_are_dead_letters(void **unused) {
+  (void)unused;
+  static const char *const flows[] = { "counting", "aggregating", "stitching", "combining", "covering" };
+  const size_t nflows = sizeof flows / sizeof *flows;
+  char long_key[1100];
+  memset(long_key, 'k', sizeof long_key - 1);
+  long_key[sizeof long_key - 1] = 0;
+  const char *bad[] = { long_key, "caf\xe9" };   /* Latin-1, not UTF-8 */
+  for (size_t b = 0; b < 2; b++) {
+    struct app a;
+    app_start(&a, keyed_app);
+    send_keyed(&a, bad[b]);
+    dump_dead(&a);
+    assert_int_equal(json_object_array_length(a.dead), nflows);
+    for (size_t i = 0; i < nflows; i++) {
+      const char *reason = json_object_get_string(json_object_array_get_idx(a.dead, i));
+      int found = 0;
+      for (size_t f = 0; f < nflows; f++) found |= strstr(reason, flows[f]) != NULL;
+      assert_true(found);
+      assert_true(strstr(reason, "cannot be kept") || strstr(reason, "cannot keep"));
+      assert_non_null(strstr(reason, b == 0 ? "longer than 1024 bytes" : "not valid UTF-8"));
+    }
+    send_keyed(&a, "good");
+    send_keyed(&a, "good");
+    assert_int_equal(json_object_array_length(a.dead), nflows);
+    assert_int_equal(engine_drain(a.e), 0);
+    assert_int_equal(json_object_array_length(a.emitted), nflows + 1);   /* the combiner of one event type: twice */
+    app_stop(&a);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_stitcher_state_budget),
@@ -609,6 +667,7 @@ int main(void) {
     cmocka_unit_test(test_intervals_many_pieces),
     cmocka_unit_test(test_engine_new_unknown_stage),
     cmocka_unit_test(test_engine_new_deep_schema),
+    cmocka_unit_test(test_refused_keys_are_dead_letters),
   };
   cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);
