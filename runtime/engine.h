@@ -6,7 +6,11 @@
  * matched flows and routes stage by stage, and sends emitted events back
  * through the rules, as EventBridge delivers them, up to a hop limit.
  * Whatever cannot be processed goes to the dead-letter sink with a reason;
- * the engine itself never stops on a bad event.
+ * the engine itself never stops on a bad event.  The work one input event
+ * may cause is bounded (engine_options' budget): past it, the rest of its
+ * work is dropped and reported in one dead letter.  Emitted events get
+ * ids derived from the input's id (engine_work.h): unique, and the same on
+ * a replay.
  *
  * State changes go to the state store given; the host brackets events in
  * transactions (state_begin/state_commit) as it sees fit.
@@ -43,6 +47,12 @@ struct engine_options {
   int hop_limit;                /* 0: ENGINE_DEFAULT_HOPS */
   const char *account;          /* of emitted events; default "000000000000" */
   const char *region;           /* default "local" */
+  /* The work budget of one input event (or one window closed by time or
+   * at drain), with everything it emits, transitively; 0: the default
+   * (engine_work.h says why these): */
+  uint64_t budget_events;       /* emitted events, 10,000 */
+  uint64_t budget_bytes;        /* bytes of emitted events (JSON), 64 MiB */
+  uint64_t budget_rows;         /* rows passed on by native stages, 200,000 */
 };
 
 struct engine_stats {
