@@ -651,6 +651,141 @@ static void test_refused_keys_are_dead_letters(void **unused) {
   }
 }
 
+/* ---- emitted ids ------------------------------------------------------------- */
+
+static const char ids_app[] =
+  "import std.filters\n"
+  "event T from \"t\" { k: string }\n"
+  "event O { k: any? }\n"
+  "flow copy { on T | map { k: k } -> emit O }\n"
+  "flow also { on T | map { k: k } -> emit O }\n"
+  "flow windows { on T | counter(by: k, after: 1m) | map { k: key } -> emit O }\n";
+
+/* One event with an id (NULL: none) on input line `line`. */
+static void send_id(struct app *a, const char *id, long line, const char *key, const char *time) {
+  struct json_object *ev = json_object_new_object(), *d = json_object_new_object();
+  if (id) json_object_object_add(ev, "id", json_object_new_string(id));
+  json_object_object_add(ev, "detail-type", json_object_new_string("T"));
+  json_object_object_add(ev, "source", json_object_new_string("t"));
+  json_object_object_add(ev, "time", json_object_new_string(time));
+  json_object_object_add(d, "k", json_object_new_string(key));
+  json_object_object_add(ev, "detail", d);
+  assert_int_equal(engine_event(a->e, ev, line), 0);
+  json_object_put(ev);
+}
+
+static const char *id_of(struct app *a, size_t i) { return str(json_object_array_get_idx(a->emitted, i), "id"); }
+
+/* The ids of everything one application emits for a fixed input. */
+static struct json_object *ids_for(const char *first_id, long first_line) {
+  struct app a;
+  app_start(&a, ids_app);
+  send_id(&a, first_id, first_line, "x", "2026-03-02T09:00:00Z");
+  send_id(&a, "ev-2", 1, "y", "2026-03-02T09:00:10Z");
+  send_id(&a, NULL, 1, "z", "2026-03-02T09:00:20Z");
+  assert_int_equal(engine_drain(a.e), 0);
+  struct json_object *ids = json_object_new_array();
+  for (size_t i = 0; i < json_object_array_length(a.emitted); i++) json_object_array_add(ids, json_object_new_string(id_of(&a, i)));
+  app_stop(&a);
+  return ids;
+}
+
+/* Emitted ids used to hash only (input line, emission number): the first
+ * event emitted for two inputs on the same line had the same id.  Now
+ * every id differs (inputs, flows, windows), they are UUIDs (version 5),
+ * and a replay gives the same ids. */
+static void test_emitted_ids(void **unused) {
+  (void)unused;
+  struct json_object *ids = ids_for("ev-1", 1), *again = ids_for("ev-1", 1), *other = ids_for("ev-9", 1);
+  size_t n = json_object_array_length(ids);
+  assert_int_equal(n, 9);   /* 3 inputs x (copy, also), and 3 windows at drain */
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < i; k++)
+      assert_string_not_equal(json_object_get_string(json_object_array_get_idx(ids, i)), json_object_get_string(json_object_array_get_idx(ids, k)));
+  for (size_t i = 0; i < n; i++) {
+    const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
+    assert_int_equal(strlen(id), 36);
+    assert_int_equal(id[14], '5');
+    assert_string_equal(id, json_object_get_string(json_object_array_get_idx(again, i)));
+  }
+  /* Another id for the first input: its events' ids change, the others' do not. */
+  assert_string_not_equal(json_object_get_string(json_object_array_get_idx(ids, 0)), json_object_get_string(json_object_array_get_idx(other, 0)));
+  assert_string_equal(json_object_get_string(json_object_array_get_idx(ids, 2)), json_object_get_string(json_object_array_get_idx(other, 2)));
+  json_object_put(ids);
+  json_object_put(again);
+  json_object_put(other);
+}
+
+/* ---- the work budget ---------------------------------------------------------- */
+
+static const char fan_app[] =
+  "import std.transformers\n"
+  "event T from \"t\" { s: string }\n"
+  "event O { i: int, j: int }\n"
+  "event Ping from \"p\" as \"Ping\" { n: int }\n"
+  "flow fan { on T | splitter(text: s, size: 1) | map { s: s, i: index } | splitter(text: s, size: 1)\n"
+  "           | map { i: i, j: index } -> emit O }\n"
+  "flow one { on Ping -> emit Ping }\n"
+  "flow two { on Ping -> emit Ping }\n";
+
+/* A splitter of 40 over a splitter of 40 (1,600 events) with a budget of
+ * 100 events; two flows that answer Ping with Ping (2^16 events to the hop
+ * limit): each input stops at the budget, with one dead letter that says
+ * so, and the next input gets a budget of its own. */
+static void test_work_budget_events(void **unused) {
+  (void)unused;
+  struct app a;
+  a.st = state_open_memory();
+  a.emitted = json_object_new_array();
+  a.dead = json_object_new_array();
+  struct engine_options opt = { .budget_events = 100 };
+  a.e = app_engine_with(&a, fan_app, &opt);
+  char text[41];
+  memset(text, 'x', 40);
+  text[40] = 0;
+  for (int round = 1; round <= 2; round++) {
+    struct json_object *d = json_object_new_object();
+    json_object_object_add(d, "s", json_object_new_string(text));
+    send(&a, "T", "t", "2026-03-02T09:00:00Z", d);
+    assert_int_equal(json_object_array_length(a.emitted), 100 * round);
+    assert_int_equal(json_object_array_length(a.dead), round);
+    const char *why = json_object_get_string(json_object_array_get_idx(a.dead, round - 1));
+    assert_non_null(strstr(why, "work budget spent: it emitted 100 events, the most one input event may cause"));
+  }
+  struct json_object *ping = json_object_new_object();
+  json_object_object_add(ping, "n", json_object_new_int(1));
+  send(&a, "Ping", "p", "2026-03-02T09:00:00Z", ping);
+  assert_int_equal(json_object_array_length(a.emitted), 300);
+  assert_int_equal(json_object_array_length(a.dead), 3);   /* no hop-limit dead letters: the budget ends it first */
+  assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a.dead, 2)), "emitted events not routed to the rules"));
+  app_stop(&a);
+}
+
+/* The bytes budget: events of some 1 KB against a budget of 10 KB. */
+static void test_work_budget_bytes(void **unused) {
+  (void)unused;
+  struct app a;
+  a.st = state_open_memory();
+  a.emitted = json_object_new_array();
+  a.dead = json_object_new_array();
+  struct engine_options opt = { .budget_bytes = 10000 };
+  a.e = app_engine_with(&a, split_app, &opt);
+  char text[2001];
+  memset(text, 'y', 2000);
+  text[2000] = 0;
+  struct json_object *d = json_object_new_object();
+  json_object_object_add(d, "s", json_object_new_string(text));
+  send(&a, "T", "t", "2026-03-02T09:00:00Z", d);   /* 1,000 rows of 2 characters, each event ~250 bytes */
+  size_t n = json_object_array_length(a.emitted), bytes = 0;
+  for (size_t i = 0; i < n; i++)
+    bytes += strlen(json_object_to_json_string_ext(json_object_array_get_idx(a.emitted, i), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+  assert_true(n > 10 && n < 1000);
+  assert_true(bytes <= 10000);
+  assert_int_equal(json_object_array_length(a.dead), 1);
+  assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a.dead, 0)), "bytes of events and the next would pass the 10000"));
+  app_stop(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_stitcher_state_budget),
@@ -668,6 +803,9 @@ int main(void) {
     cmocka_unit_test(test_engine_new_unknown_stage),
     cmocka_unit_test(test_engine_new_deep_schema),
     cmocka_unit_test(test_refused_keys_are_dead_letters),
+    cmocka_unit_test(test_emitted_ids),
+    cmocka_unit_test(test_work_budget_events),
+    cmocka_unit_test(test_work_budget_bytes),
   };
   cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);
