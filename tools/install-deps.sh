@@ -2,7 +2,7 @@
 # Install the Debian packages efc needs to build and test, when missing.
 set -e
 PKGS="build-essential pkg-config flex bison libjson-c-dev libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev
-      libcmocka-dev jq libpocketsphinx-dev pocketsphinx-en-us espeak-ng sox uuid-dev"
+      libcmocka-dev jq libpocketsphinx-dev pocketsphinx-en-us espeak-ng sox uuid-dev time"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
