@@ -307,13 +307,26 @@ static int eval_arg_string(struct stage_run *run, const struct stage *st, const 
   return 0;
 }
 
-/* Adds member `name` = v (a new reference, NULL when its allocation
- * failed) to o: 0, or -1 when anything failed (v is then released). */
-static int add(struct json_object *o, const char *name, struct json_object *v) {
-  if (v && json_object_object_add(o, name, v) == 0) return 0;
+int stage_set(struct json_object *o, const char *name, struct json_object *v) {
+  if (o && v && json_object_object_add(o, name, v) == 0) return 0;
   json_object_put(v);
   return -1;
 }
+
+int stage_set_ref(struct json_object *o, const char *name, struct json_object *v) {
+  if (!o) return -1;
+  if (json_object_object_add(o, name, json_object_get(v)) == 0) return 0;
+  json_object_put(v);   /* the reference taken above */
+  return -1;
+}
+
+int stage_push(struct json_object *a, struct json_object *v) {
+  if (a && v && json_object_array_add(a, v) == 0) return 0;
+  json_object_put(v);
+  return -1;
+}
+
+static int add(struct json_object *o, const char *name, struct json_object *v) { return stage_set(o, name, v); }
 
 /* An envelope with only `time` (ms): what a row carries when a stage gives
  * it a time of its own, or a window closes.  NULL when out of memory. */

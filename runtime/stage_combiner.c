@@ -16,17 +16,21 @@
 #include "stage_window.h"
 #include "vm.h"
 
+/* The emitted row; NULL when out of memory. */
 static struct json_object *result(struct stage_run *run, struct json_object *window, int complete) {
   struct json_object *out = json_object_new_object(), *key = NULL, *parts = NULL;
   json_object_object_get_ex(window, "key", &key);
-  json_object_object_add(out, "key", json_object_get(key));
-  json_object_object_add(out, "complete", json_object_new_boolean(complete));
+  int bad = stage_set_ref(out, "key", key) | stage_set(out, "complete", json_object_new_boolean(complete));
   json_object_object_get_ex(window, "parts", &parts);
   const char *name;
-  for (int i = 0; (name = stage_flow_event(run, i)) != NULL; i++) {
+  for (int i = 0; !bad && (name = stage_flow_event(run, i)) != NULL; i++) {
     struct json_object *part;
     if (parts && json_object_object_get_ex(parts, name, &part) && json_object_is_type(part, json_type_array))
-      json_object_object_add(out, name, json_object_get(json_object_array_get_idx(part, 1)));
+      bad |= stage_set_ref(out, name, json_object_array_get_idx(part, 1));
+  }
+  if (bad) {
+    json_object_put(out);
+    return NULL;
   }
   return out;
 }
@@ -60,9 +64,12 @@ static int combiner_process(struct stage_run *run, struct json_object *row) {
   if (!json_object_object_get_ex(parts, event, &held) || !json_object_is_type(held, json_type_array) ||
       json_object_get_int64(json_object_array_get_idx(held, 0)) <= now) {
     struct json_object *part = json_object_new_array();
-    json_object_array_add(part, json_object_new_int64(now));
-    json_object_array_add(part, json_object_get(row));
-    json_object_object_add(parts, event, part);
+    int bad = stage_push(part, json_object_new_int64(now)) | stage_push(part, json_object_get(row));
+    if (bad) json_object_put(part);
+    if (bad || stage_set(parts, event, part) != 0) {   /* stage_set releases part when it fails */
+      window_done(&w);
+      return stage_fail(run, "out of memory"), STAGE_OK;
+    }
   }
   int complete = 1;
   for (int i = 0; complete && (name = stage_flow_event(run, i)) != NULL; i++)

@@ -6,7 +6,10 @@
 static int emit(struct stage_run *run, struct json_object *window, int64_t at) {
   struct json_object *out = window_output(window), *last = NULL;
   json_object_object_get_ex(window, "last", &last);
-  json_object_object_add(out, "last", json_object_get(last));
+  if (stage_set_ref(out, "last", last) != 0) {
+    json_object_put(out);
+    out = NULL;   /* dead-lettered as out of memory */
+  }
   int rc = stage_continue(run, out, at);
   json_object_put(out);
   return rc;

@@ -155,13 +155,16 @@ static int stitcher_process(struct stage_run *run, struct json_object *row) {
   if (content) {
     if (!json_object_object_get_ex(w.window, "pieces", &pieces) || !json_object_is_type(pieces, json_type_array)) {
       pieces = json_object_new_array();
-      json_object_object_add(w.window, "pieces", pieces);
+      if (stage_set(w.window, "pieces", pieces) != 0) pieces = NULL;
     }
     struct json_object *p = json_object_new_array();
-    json_object_array_add(p, json_object_new_int64(stage_now(run)));
-    json_object_array_add(p, json_object_get(content));
-    json_object_array_add(pieces, p);
-    json_object_object_add(w.window, "bytes", json_object_new_int64(window_int(w.window, "bytes") + (int64_t)piece));
+    int bad = stage_push(p, json_object_new_int64(stage_now(run))) | stage_push(p, json_object_get(content));
+    if (bad) json_object_put(p);
+    if (bad || stage_push(pieces, p) != 0 ||   /* stage_push releases p when it fails */
+        stage_set(w.window, "bytes", json_object_new_int64(window_int(w.window, "bytes") + (int64_t)piece)) != 0) {
+      stage_fail(run, "out of memory");   /* the window is not stored: the piece is only here */
+      goto done;
+    }
   }
   json_object_object_add(w.window, "sep", json_object_get(sep));
   rc = window_save_or_close(run, &w);

@@ -157,10 +157,12 @@ struct json_object *window_time(int64_t ms) {
 struct json_object *window_output(struct json_object *window) {
   struct json_object *out = json_object_new_object(), *key = NULL;
   json_object_object_get_ex(window, "key", &key);
-  json_object_object_add(out, "key", json_object_get(key));
-  json_object_object_add(out, "count", json_object_new_int64(window_int(window, "count")));
-  json_object_object_add(out, "first_time", window_time(window_int(window, "first_time")));
-  json_object_object_add(out, "last_time", window_time(window_int(window, "last_time")));
+  if (stage_set_ref(out, "key", key) | stage_set(out, "count", json_object_new_int64(window_int(window, "count"))) |
+      stage_set(out, "first_time", window_time(window_int(window, "first_time"))) |
+      stage_set(out, "last_time", window_time(window_int(window, "last_time")))) {
+    json_object_put(out);
+    return NULL;
+  }
   return out;
 }
 

@@ -50,7 +50,8 @@ int window_save_or_close(struct stage_run *run, struct window_run *w);
  * for a stage that closes a window for a reason of its own (the stitcher's
  * size bound).  The caller has taken what it needed from w->window. */
 int window_restart(struct stage_run *run, struct window_run *w);
-/* The common output fields: key, count, first_time, last_time. */
+/* The common output fields: key, count, first_time, last_time (NULL when
+ * out of memory: stage_continue dead-letters a NULL row). */
 struct json_object *window_output(struct json_object *window);
 /* A time (ms since the epoch) as the RFC 3339 string rows carry (new reference). */
 struct json_object *window_time(int64_t ms);

@@ -61,9 +61,18 @@ const char *stage_event_name(struct stage_run *run);
  * runs in; NULL past the end. */
 const char *stage_flow_event(struct stage_run *run, int i);
 /* Passes `row` (borrowed) on to the next stage; time_ms is the event time
- * it carries.  STAGE_OK, STAGE_STOPPED when the input's work budget is
+ * it carries.  A NULL row (its building ran out of memory) is dead-lettered.  STAGE_OK, STAGE_STOPPED when the input's work budget is
  * spent (a stage that loops stops looping), or STAGE_FAILED. */
 int stage_continue(struct stage_run *run, struct json_object *row, int64_t time_ms);
+/* Building rows when any json-c allocation may fail.  stage_set sets
+ * o.name = v, a new reference (NULL: its allocation failed); stage_set_ref
+ * sets a borrowed v (NULL: JSON null); stage_push appends a new reference
+ * to array a.  0, or -1 when o (a) or v is NULL or json-c failed; v is then
+ * released.  A builder ORs the results and, on -1, drops its row and passes
+ * NULL to stage_continue, which dead-letters it as "out of memory". */
+int stage_set(struct json_object *o, const char *name, struct json_object *v);
+int stage_set_ref(struct json_object *o, const char *name, struct json_object *v);
+int stage_push(struct json_object *a, struct json_object *v);
 /* Reports a problem with this row to the dead-letter sink (the run goes
  * on).  Returns 0 (STAGE_OK: the problem is handled). */
 int stage_fail(struct stage_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
