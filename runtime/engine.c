@@ -326,15 +326,13 @@ int stage_push(struct json_object *a, struct json_object *v) {
   return -1;
 }
 
-static int add(struct json_object *o, const char *name, struct json_object *v) { return stage_set(o, name, v); }
-
 /* An envelope with only `time` (ms): what a row carries when a stage gives
  * it a time of its own, or a window closes.  NULL when out of memory. */
 static struct json_object *time_envelope(int64_t ms) {
   char when[40];
   vm_format_time(ms, when, sizeof when);
   struct json_object *envelope = json_object_new_object();
-  if (envelope && add(envelope, "time", json_object_new_string(when)) != 0) {
+  if (envelope && stage_set(envelope, "time", json_object_new_string(when)) != 0) {
     json_object_put(envelope);
     return NULL;
   }
@@ -355,11 +353,11 @@ static int do_emit(struct stage_run *run, const struct stage *st) {
   if (work_next_id(unit, flow, id) != 0) return stage_fail(run, "out of memory");
   vm_format_time(run->now, when, sizeof when);
   struct json_object *ev = json_object_new_object();
-  if (!ev || add(ev, "version", json_object_new_string("0")) || add(ev, "id", json_object_new_string(id)) ||
-      add(ev, "detail-type", json_object_new_string(detail_type)) || add(ev, "source", json_object_new_string(source)) ||
-      add(ev, "account", json_object_new_string(e->opt.account)) || add(ev, "time", json_object_new_string(when)) ||
-      add(ev, "region", json_object_new_string(e->opt.region)) || add(ev, "resources", json_object_new_array()) ||
-      add(ev, "detail", json_object_get(run->row))) {
+  if (!ev || stage_set(ev, "version", json_object_new_string("0")) || stage_set(ev, "id", json_object_new_string(id)) ||
+      stage_set(ev, "detail-type", json_object_new_string(detail_type)) || stage_set(ev, "source", json_object_new_string(source)) ||
+      stage_set(ev, "account", json_object_new_string(e->opt.account)) || stage_set(ev, "time", json_object_new_string(when)) ||
+      stage_set(ev, "region", json_object_new_string(e->opt.region)) || stage_set(ev, "resources", json_object_new_array()) ||
+      stage_set(ev, "detail", json_object_get(run->row))) {
     json_object_put(ev);
     return stage_fail(run, "out of memory");
   }
