@@ -17,9 +17,9 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 VERSION := 0.1.0
-DEPS        := json-c sqlite3 libcurl libmicrohttpd
+DEPS        := json-c sqlite3 libcurl libmicrohttpd uuid
 DEPS_CFLAGS := $(shell pkg-config --cflags $(DEPS) 2>/dev/null)
-DEPS_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null || echo -ljson-c -lsqlite3 -lcurl -lmicrohttpd)
+DEPS_LIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null || echo -ljson-c -lsqlite3 -lcurl -lmicrohttpd -luuid)
 # pocketsphinx (speech recognition for the transcriber view) is optional:
 # without it the build succeeds and the view reports that it is missing.
 ifneq ($(shell pkg-config --exists pocketsphinx 2>/dev/null && echo yes),)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "engine.h"
+#include "engine_work.h"
 #include "match.h"
 #include "schema.h"
 #include "stages.h"
@@ -17,6 +18,7 @@ struct declared_event {
 struct queued {
   struct json_object *event;
   int hop;
+  size_t unit;                   /* the unit of work (index in units) it belongs to */
 };
 
 struct engine {
@@ -39,7 +41,9 @@ struct engine {
   size_t qhead, qlen, qcap;
   long line;                     /* input line being processed */
   int64_t last_time;             /* latest event time seen: when --drain closes open windows */
-  uint64_t seq;                  /* emissions for this line: deterministic ids */
+  struct work_budget budget;     /* of every unit */
+  struct work *units;            /* a stack: the input event, windows it closes, windows a drain closes */
+  size_t nunits, units_cap, unit;   /* unit: the one running */
   const char *event_name;        /* the event of the rule being run (stage_event_name); NULL otherwise */
   int has_windows;               /* some stage can close a window by time */
   int advanced;                  /* engine_advance has looked at the state once */
@@ -54,6 +58,8 @@ struct stage_run {
   int hop;
   char label[300];               /* the stage part of its state keys */
 };
+
+static int queue_release(struct engine *e);
 
 static const char *kstr(const struct image *img, uint16_t k) { return img->consts[k].as.string.bytes; }
 
@@ -99,16 +105,80 @@ static void trace(struct engine *e, const char *fmt, ...) {
 
 /* ---- setup -------------------------------------------------------------- */
 
+/* Frees what engine_new built; the image stays the caller's. */
+static void engine_release(struct engine *e) {
+  match_set_free(e->rules);
+  match_scratch_free(e->scratch);
+  for (size_t i = 0; i < e->stats.nrules; i++) free(e->rule_names[i]);
+  free(e->rule_names);
+  free(e->rule_event);
+  free(e->rule_entry);
+  free(e->matched);
+  free(e->stats.rule_matches);
+  for (uint32_t i = 0; e->events && i < e->img->nevents; i++) schema_free(e->events[i].schema);
+  free(e->events);
+  free(e->event_slots);
+  for (uint32_t i = 0; e->natives && i < e->img->nentries; i++) free(e->natives[i]);
+  free(e->natives);
+  queue_release(e);
+  free(e->queue);
+  free(e->units);
+  free(e);
+}
+
+/* engine_new's one way out on failure: the message, and everything but the image freed. */
+static struct engine *setup_failed(struct engine *e, char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static struct engine *setup_failed(struct engine *e, char *err, size_t err_size, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, err_size, fmt, ap);
+  va_end(ap);
+  engine_release(e);
+  return NULL;
+}
+
+/* The compiled JSON Schema of a declared event.  The text is parsed with a
+ * depth that admits the schema of any event the engine accepts (json-c's
+ * default of 32 does not), and a deeper one is reported as such. */
+static struct schema *event_schema(const char *text, const char *name, char *err, size_t err_size) {
+  struct json_tokener *tok = json_tokener_new_ex(ENGINE_MAX_SCHEMA_DEPTH);
+  if (!tok) {
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
+  struct json_object *json = json_tokener_parse_ex(tok, text, (int)strlen(text));
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  json_tokener_free(tok);
+  struct schema *schema = json ? schema_compile(json) : NULL;
+  json_object_put(json);
+  if (jerr == json_tokener_error_depth)
+    snprintf(err, err_size, "the schema of event `%s` in the image is nested deeper than %d levels, "
+             "more than this runtime accepts", name, ENGINE_MAX_SCHEMA_DEPTH);
+  else if (!json)
+    snprintf(err, err_size, "the schema of event `%s` in the image is not JSON", name);
+  else if (!schema)
+    snprintf(err, err_size, "the schema of event `%s` in the image cannot be used: not a JSON Schema this runtime "
+             "checks, or a type nested too deep (out of memory?)", name);
+  return schema;
+}
+
 struct engine *engine_new(struct image *img, struct state_store *state, const struct engine_options *opt,
                           const struct engine_sink *sink, char *err, size_t err_size) {
   struct engine *e = calloc(1, sizeof *e);
-  if (!e) return NULL;
+  if (!e) {
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
   e->img = img;
   e->state = state;
   if (opt) e->opt = *opt;
   if (!e->opt.hop_limit) e->opt.hop_limit = ENGINE_DEFAULT_HOPS;
   if (!e->opt.account) e->opt.account = "000000000000";
   if (!e->opt.region) e->opt.region = "local";
+  e->budget = (struct work_budget){ e->opt.budget_events ? e->opt.budget_events : WORK_DEFAULT_EVENTS,
+                                    e->opt.budget_bytes ? e->opt.budget_bytes : WORK_DEFAULT_BYTES,
+                                    e->opt.budget_rows ? e->opt.budget_rows : WORK_DEFAULT_ROWS };
   if (sink) e->sink = *sink;
   e->rules = match_set_new();
   e->scratch = match_scratch_new(NULL);
@@ -122,53 +192,37 @@ struct engine *engine_new(struct image *img, struct state_store *state, const st
   e->events = calloc(img->nevents + 1, sizeof *e->events);
   e->natives = calloc(img->nentries + 1, sizeof *e->natives);
   if (!e->rules || !e->scratch || !e->rule_entry || !e->rule_names || !e->rule_event || !e->matched || !e->stats.rule_matches ||
-      !e->events || !e->natives) {
-    snprintf(err, err_size, "out of memory");
-    engine_free(e);
-    return NULL;
-  }
+      !e->events || !e->natives)
+    return setup_failed(e, err, err_size, "out of memory");
   for (uint32_t i = 0; i < img->nentries; i++) {
     const struct entry *en = &img->entries[i];
     for (uint16_t p = 0; p < en->npatterns; p++) {
       uint32_t id = (uint32_t)e->stats.nrules;
       char reason[512];
-      if (match_set_add_text(e->rules, kstr(img, en->patterns[p]), id, reason, sizeof reason) != 0) {
-        snprintf(err, err_size, "entry `%s`: %s", kstr(img, en->name), reason);
-        engine_free(e);
-        return NULL;
-      }
+      if (match_set_add_text(e->rules, kstr(img, en->patterns[p]), id, reason, sizeof reason) != 0)
+        return setup_failed(e, err, err_size, "entry `%s`: %s", kstr(img, en->name), reason);
       e->rule_entry[id] = i;
       const char *event = p < en->nevents ? kstr(img, en->events[p]) : "?";
       e->rule_event[id] = p < en->nevents ? event : NULL;
       size_t n = strlen(kstr(img, en->name)) + strlen(event) + 8;
       e->rule_names[id] = malloc(n);
-      if (e->rule_names[id]) snprintf(e->rule_names[id], n, "%s on %s", kstr(img, en->name), event);
       e->stats.nrules++;
+      if (!e->rule_names[id]) return setup_failed(e, err, err_size, "out of memory");
+      snprintf(e->rule_names[id], n, "%s on %s", kstr(img, en->name), event);
     }
-    e->natives[i] = calloc(en->nstages + 1, sizeof **e->natives);
-    if (!e->natives[i]) {
-      snprintf(err, err_size, "out of memory");
-      engine_free(e);
-      return NULL;
-    }
+    if (!(e->natives[i] = calloc(en->nstages + 1, sizeof **e->natives))) return setup_failed(e, err, err_size, "out of memory");
     for (uint16_t s = 0; s < en->nstages; s++) {
       if (en->stages[s].kind != STAGE_CALL) continue;
       const char *name = kstr(img, en->stages[s].name);
       e->natives[i][s] = stage_find(name);
-      if (e->natives[i][s] && e->natives[i][s]->close) e->has_windows = 1;
-      if (!e->natives[i][s]) {
-        snprintf(err, err_size, "flow `%s` uses the stage `%s`, which this runtime does not provide", kstr(img, en->name), name);
-        engine_free(e);
-        return NULL;
-      }
+      if (!e->natives[i][s])
+        return setup_failed(e, err, err_size, "flow `%s` uses the stage `%s`, which this runtime does not provide",
+                            kstr(img, en->name), name);
+      if (e->natives[i][s]->close) e->has_windows = 1;
     }
   }
   for (e->event_slots_cap = 8; e->event_slots_cap < 2 * (size_t)img->nevents; e->event_slots_cap *= 2) {}
-  if (!(e->event_slots = calloc(e->event_slots_cap, sizeof *e->event_slots))) {
-    snprintf(err, err_size, "out of memory");
-    engine_free(e);
-    return NULL;
-  }
+  if (!(e->event_slots = calloc(e->event_slots_cap, sizeof *e->event_slots))) return setup_failed(e, err, err_size, "out of memory");
   for (uint32_t i = 0; i < img->nevents; i++) {
     const struct image_event *ev = &img->events[i];
     struct declared_event *d = &e->events[i];
@@ -176,38 +230,18 @@ struct engine *engine_new(struct image *img, struct state_store *state, const st
     d->source = kstr(img, ev->source);
     d->detail_type = kstr(img, ev->detail_type);
     e->event_slots[event_slot(e, d->source, d->detail_type)] = i + 1;   /* declared twice: the last one wins */
-    struct json_object *text = json_tokener_parse(kstr(img, ev->schema));
-    d->schema = schema_compile(text);
-    json_object_put(text);
-    if (!d->schema) {
-      snprintf(err, err_size, "the schema of event `%s` in the image is not JSON", d->name);
-      engine_free(e);
-      return NULL;
-    }
+    char why[400];
+    if (!(d->schema = event_schema(kstr(img, ev->schema), d->name, why, sizeof why)))
+      return setup_failed(e, err, err_size, "%s", why);
   }
-  e->img = img;
   return e;
 }
 
 void engine_free(struct engine *e) {
   if (!e) return;
-  match_set_free(e->rules);
-  match_scratch_free(e->scratch);
-  for (size_t i = 0; i < e->stats.nrules; i++) free(e->rule_names[i]);
-  free(e->rule_names);
-  free(e->rule_event);
-  free(e->rule_entry);
-  free(e->matched);
-  free(e->stats.rule_matches);
-  for (uint32_t i = 0; e->img && e->events && i < e->img->nevents; i++) schema_free(e->events[i].schema);
-  free(e->events);
-  free(e->event_slots);
-  for (uint32_t i = 0; e->img && e->natives && i < e->img->nentries; i++) free(e->natives[i]);
-  free(e->natives);
-  for (size_t i = e->qhead; i < e->qhead + e->qlen; i++) json_object_put(e->queue[i].event);
-  free(e->queue);
-  image_free(e->img);
-  free(e);
+  struct image *img = e->img;
+  engine_release(e);
+  image_free(img);
 }
 
 const struct engine_stats *engine_stats(const struct engine *e) { return &e->stats; }
@@ -215,27 +249,30 @@ const char *engine_rule_name(const struct engine *e, size_t rule) { return rule 
 
 /* ---- emitting ----------------------------------------------------------- */
 
-static char *put_hex(char *p, uint64_t v, int digits) {
-  for (int i = digits - 1; i >= 0; i--, v >>= 4) p[i] = "0123456789abcdef"[v & 15];
-  return p + digits;
+/* ---- units of work ------------------------------------------------------ */
+
+/* Pushes a unit (not started) on the stack: its index, or -1 when out of memory. */
+static long unit_push(struct engine *e) {
+  if (e->nunits == e->units_cap) {
+    size_t cap = e->units_cap ? e->units_cap * 2 : 8;
+    struct work *u = realloc(e->units, cap * sizeof *u);
+    if (!u) return -1;
+    e->units = u;
+    e->units_cap = cap;
+  }
+  return (long)e->nunits++;
 }
 
-/* A UUID-shaped id derived from (input line, emission number): the same
- * input gives the same ids.  buf holds at least 37 bytes. */
-static void event_id(struct engine *e, char buf[static 37]) {
-  uint64_t key[2] = { (uint64_t)e->line, e->seq++ };
-  uint64_t a = fnv(1469598103934665603ull, key, sizeof key), b = fnv(a ^ 0x9e3779b97f4a7c15ull, key, sizeof key);
-  char *p = put_hex(buf, a >> 32, 8);                  /* xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx */
-  *p++ = '-';
-  p = put_hex(p, (a >> 16) & 0xffff, 4);
-  *p++ = '-';
-  *p++ = '4';
-  p = put_hex(p, a & 0xfff, 3);
-  *p++ = '-';
-  p = put_hex(p, ((b >> 48) & 0x3fff) | 0x8000, 4);
-  *p++ = '-';
-  p = put_hex(p, b & 0xffffffffffffull, 12);
-  *p = 0;
+static struct work *current(struct engine *e) { return &e->units[e->unit]; }
+
+/* Ends the units from `mark` up: each one that ran out of budget is
+ * reported in one dead letter. */
+static void units_pop(struct engine *e, size_t mark) {
+  for (size_t i = mark; i < e->nunits; i++) {
+    char why[600];
+    if (work_report(&e->units[i], why, sizeof why)) dead_letter(e, why, e->units[i].input);
+  }
+  e->nunits = mark;
 }
 
 static int enqueue(struct engine *e, struct json_object *event, int hop) {
@@ -251,7 +288,7 @@ static int enqueue(struct engine *e, struct json_object *event, int hop) {
       e->qcap = cap;
     }
   }
-  e->queue[e->qhead + e->qlen++] = (struct queued){ event, hop };
+  e->queue[e->qhead + e->qlen++] = (struct queued){ event, hop, e->unit };
   return 0;
 }
 
@@ -270,82 +307,110 @@ static int eval_arg_string(struct stage_run *run, const struct stage *st, const 
   return 0;
 }
 
-/* An upper bound of the size of v written as JSON (a string may take 6
- * bytes per byte, \u00XX), cheap to compute; it stops counting once past
- * `limit`. */
-static size_t json_size_bound(struct json_object *v, size_t limit) {
-  switch (json_object_get_type(v)) {
-  case json_type_string: return 6 * (size_t)json_object_get_string_len(v) + 2;
-  case json_type_object: {
-    size_t n = 2;
-    json_object_object_foreach(v, k, m) {
-      n += 6 * strlen(k) + 4 + json_size_bound(m, limit);
-      if (n > limit) break;
-    }
-    return n;
+int stage_set(struct json_object *o, const char *name, struct json_object *v) {
+  if (o && v && json_object_object_add(o, name, v) == 0) return 0;
+  json_object_put(v);
+  return -1;
+}
+
+int stage_set_ref(struct json_object *o, const char *name, struct json_object *v) {
+  if (!o) return -1;
+  if (json_object_object_add(o, name, json_object_get(v)) == 0) return 0;
+  json_object_put(v);   /* the reference taken above */
+  return -1;
+}
+
+int stage_push(struct json_object *a, struct json_object *v) {
+  if (a && v && json_object_array_add(a, v) == 0) return 0;
+  json_object_put(v);
+  return -1;
+}
+
+/* An envelope with only `time` (ms): what a row carries when a stage gives
+ * it a time of its own, or a window closes.  NULL when out of memory. */
+static struct json_object *time_envelope(int64_t ms) {
+  char when[40];
+  vm_format_time(ms, when, sizeof when);
+  struct json_object *envelope = json_object_new_object();
+  if (envelope && stage_set(envelope, "time", json_object_new_string(when)) != 0) {
+    json_object_put(envelope);
+    return NULL;
   }
-  case json_type_array: {
-    size_t n = 2, len = json_object_array_length(v);
-    for (size_t i = 0; i < len && n <= limit; i++) n += 1 + json_size_bound(json_object_array_get_idx(v, i), limit);
-    return n;
-  }
-  default: return 32;   /* numbers, bool, null */
-  }
+  return envelope;
 }
 
 static int do_emit(struct stage_run *run, const struct stage *st) {
   struct engine *e = run->e;
+  struct work *unit = current(e);
+  const char *flow = kstr(e->img, e->img->entries[run->entry].name);
+  if (unit->spent) {
+    unit->refused++;
+    return STAGE_STOPPED;
+  }
   char source[512], detail_type[512], id[48], when[40];
   if (eval_arg_string(run, st, "source", source, sizeof source) || eval_arg_string(run, st, "detail-type", detail_type, sizeof detail_type))
     return stage_fail(run, "cannot evaluate the envelope of the emitted event");
-  event_id(e, id);
+  if (work_next_id(unit, flow, id) != 0) return stage_fail(run, "out of memory");
   vm_format_time(run->now, when, sizeof when);
   struct json_object *ev = json_object_new_object();
-  json_object_object_add(ev, "version", json_object_new_string("0"));
-  json_object_object_add(ev, "id", json_object_new_string(id));
-  json_object_object_add(ev, "detail-type", json_object_new_string(detail_type));
-  json_object_object_add(ev, "source", json_object_new_string(source));
-  json_object_object_add(ev, "account", json_object_new_string(e->opt.account));
-  json_object_object_add(ev, "time", json_object_new_string(when));
-  json_object_object_add(ev, "region", json_object_new_string(e->opt.region));
-  json_object_object_add(ev, "resources", json_object_new_array());
-  json_object_object_add(ev, "detail", json_object_get(run->row));
+  if (!ev || stage_set(ev, "version", json_object_new_string("0")) || stage_set(ev, "id", json_object_new_string(id)) ||
+      stage_set(ev, "detail-type", json_object_new_string(detail_type)) || stage_set(ev, "source", json_object_new_string(source)) ||
+      stage_set(ev, "account", json_object_new_string(e->opt.account)) || stage_set(ev, "time", json_object_new_string(when)) ||
+      stage_set(ev, "region", json_object_new_string(e->opt.region)) || stage_set(ev, "resources", json_object_new_array()) ||
+      stage_set(ev, "detail", json_object_get(run->row))) {
+    json_object_put(ev);
+    return stage_fail(run, "out of memory");
+  }
+  /* Its size, exactly when it may be over EventBridge's limit (the
+   * estimate counts non-integer numbers at their longest). */
+  size_t size = work_json_size(ev, ENGINE_MAX_EVENT_BYTES);
+  if (size > ENGINE_MAX_EVENT_BYTES) {
+    const char *text = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!text) {
+      json_object_put(ev);
+      return stage_fail(run, "out of memory");
+    }
+    size = strlen(text);
+  }
+  /* The budget counts every event the unit would emit, also those the
+   * checks below turn into dead letters: they are work too. */
+  if (work_charge_event(unit, size) != 0) {
+    trace(e, "  %s: the work budget is spent (%s): it stops here", flow, unit->spent);
+    json_object_put(ev);
+    return STAGE_STOPPED;
+  }
   /* An event that would exceed the hop limit is not emitted: it goes to
    * the dead letters, and the loop stops there. */
   if (run->hop + 1 > e->opt.hop_limit) {
     char why[300];
     snprintf(why, sizeof why, "hop limit: this would be event %d of a chain of emitted events (flow `%s`); "
-             "it is not emitted. Check for flows that consume what they emit", run->hop + 1,
-             kstr(e->img, e->img->entries[run->entry].name));
+             "it is not emitted. Check for flows that consume what they emit", run->hop + 1, flow);
     dead_letter(e, why, ev);
     json_object_put(ev);
-    return 0;
+    return STAGE_OK;
   }
   /* EventBridge refuses an event over 256 KB (PutEvents): so does the engine,
-   * and the event goes to the dead letters instead of being lost later.
-   * Only an event that might be that large is serialised to measure it. */
-  size_t size = 0;
-  if (json_size_bound(ev, ENGINE_MAX_EVENT_BYTES) > ENGINE_MAX_EVENT_BYTES)
-    size = strlen(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+   * and the event goes to the dead letters instead of being lost later. */
   if (size > ENGINE_MAX_EVENT_BYTES) {
     char why[1024];
     snprintf(why, sizeof why, "flow `%s`: the %s event it would emit is %zu bytes; EventBridge accepts at most %d, so it is not emitted",
-             kstr(e->img, e->img->entries[run->entry].name), detail_type, size, ENGINE_MAX_EVENT_BYTES);
+             flow, detail_type, size, ENGINE_MAX_EVENT_BYTES);
     dead_letter(e, why, ev);
     json_object_put(ev);
-    return 0;
+    return STAGE_OK;
   }
   e->stats.emitted++;
-  trace(e, "  emit %s (%s) from %s", detail_type, id, kstr(e->img, e->img->entries[run->entry].name));
+  trace(e, "  emit %s (%s) from %s", detail_type, id, flow);
   if (e->sink.emit && e->sink.emit(e->sink.ctx, ev) != 0) {
     json_object_put(ev);
-    return -1;
+    return STAGE_FAILED;
   }
   if (enqueue(e, ev, run->hop + 1) != 0) {
+    /* Emitted, but it cannot be routed: say so rather than lose its consequences. */
+    dead_letter(e, "out of memory: the emitted event is not routed to the rules", ev);
     json_object_put(ev);
-    return -1;
   }
-  return 0;
+  return STAGE_OK;
 }
 
 /* ---- pipelines ---------------------------------------------------------- */
@@ -406,7 +471,8 @@ static int run_from(struct engine *e, uint32_t entry, uint16_t stage, struct jso
       const char *name = kstr(e->img, st->name);
       for (uint32_t k = 0; k < e->img->nentries; k++)
         if (strcmp(kstr(e->img, e->img->entries[k].name), name) == 0) {
-          if (run_from(e, k, 0, row, envelope, now, hop) != 0) return -1;
+          int rc = run_from(e, k, 0, row, envelope, now, hop);
+          if (rc != STAGE_OK) return rc;
           break;
         }
       if (en->kind != ENTRY_ROUTE) return 0;
@@ -422,13 +488,12 @@ static int run_from(struct engine *e, uint32_t entry, uint16_t stage, struct jso
 }
 
 int stage_continue(struct stage_run *run, struct json_object *row, int64_t time_ms) {
+  if (work_charge_row(current(run->e)) != 0) return STAGE_STOPPED;
+  if (!row) return stage_fail(run, "out of memory");   /* the stage could not build its output */
   struct json_object *envelope = run->envelope;
   struct json_object *own = NULL;
   if (time_ms != run->now) {
-    char when[40];
-    vm_format_time(time_ms, when, sizeof when);
-    own = json_object_new_object();
-    json_object_object_add(own, "time", json_object_new_string(when));
+    if (!(own = time_envelope(time_ms))) return stage_fail(run, "out of memory");
     envelope = own;
   }
   int rc = run_from(run->e, run->entry, (uint16_t)(run->stage + 1), row, envelope, time_ms, run->hop);
@@ -548,9 +613,15 @@ static void windows_free(struct window_list *l) {
 }
 
 /* Closes one window: delete its state (if unchanged) and let the stage
- * emit it.  1 when the window changed since it was listed (it was left
- * alone: listing again finds it as it is now), 0 when closed or gone. */
+ * emit it, as a unit of work of its own (pushed here; the caller routes
+ * what it emitted, then pops it).  1 when the window changed since it was
+ * listed (it was left alone: listing again finds it as it is now), 0 when
+ * closed or gone, -1 when the state store failed (or out of memory). */
 static int close_window(struct engine *e, const struct window *w, int64_t now) {
+  long unit = unit_push(e);
+  if (unit < 0) return -1;
+  work_start_window(&e->units[unit], &e->budget, w->flow, w->stage, w->key, now);
+  e->unit = (size_t)unit;
   uint32_t entry = e->img->nentries;
   for (uint32_t i = 0; i < e->img->nentries; i++)
     if (strcmp(kstr(e->img, e->img->entries[i].name), w->flow) == 0) entry = i;
@@ -567,21 +638,25 @@ static int close_window(struct engine *e, const struct window *w, int64_t now) {
   if (s == STATE_CONFLICT) return 1;
   if (s == STATE_NOT_FOUND) return 0;
   if (s != STATE_OK) return -1;
-  struct json_object *value = json_tokener_parse(w->value);
-  if (!value) return 0;
-  char when[40];
-  vm_format_time(now, when, sizeof when);
-  struct json_object *envelope = json_object_new_object();
-  json_object_object_add(envelope, "time", json_object_new_string(when));
+  struct json_object *value = json_tokener_parse(w->value), *envelope = time_envelope(now);
   struct stage_run run = { e, entry, (uint16_t)stage, value, envelope, now, 0, "" };
-  trace(e, "  close window %s/%s %s", w->flow, w->stage, w->key);
-  int rc = e->natives[entry][stage]->close(&run, w->key, value);
+  int rc = 0;
+  if (!value || !envelope) {
+    /* Deleted but not emitted: say so (a stored value is always JSON, so out of memory). */
+    char why[200];
+    snprintf(why, sizeof why, "out of memory: the window %s/%s closed but could not be emitted", w->flow, w->stage);
+    dead_letter(e, why, NULL);
+  } else {
+    trace(e, "  close window %s/%s %s", w->flow, w->stage, w->key);
+    rc = e->natives[entry][stage]->close(&run, w->key, value);
+  }
   json_object_put(value);
   json_object_put(envelope);
-  return rc;
+  return rc < 0 ? -1 : 0;
 }
 
 static int drain_queue(struct engine *e);
+static int advance(struct engine *e, int64_t now_ms, size_t mark);
 
 #define EXPIRED_PAGE 256   /* expired windows listed at a time */
 
@@ -591,6 +666,18 @@ int engine_advance(struct engine *e, int64_t now_ms) {
    * the first look, which saves a state query per event after it. */
   if (e->advanced && !e->has_windows) return 0;
   e->advanced = 1;
+  /* Called while an input event runs (before its own work): each window
+   * closed is a unit of its own, then the input's unit runs on. */
+  size_t input_unit = e->unit, mark = e->nunits;
+  int rc = advance(e, now_ms, mark);
+  units_pop(e, mark);
+  e->unit = input_unit;
+  return rc;
+}
+
+/* engine_advance's work: each window closed, then what it emitted routed,
+ * then its unit popped down to `mark`. */
+static int advance(struct engine *e, int64_t now_ms, size_t mark) {
   /* Windows close in deadline order, and what a close emits is routed
    * before the next one closes: it may feed a later window (a stage after
    * a windowed stage) that must not close without it.  A listed window
@@ -610,6 +697,8 @@ int engine_advance(struct engine *e, int64_t now_ms) {
       rc = close_window(e, &l.items[i], l.items[i].expires);
       if (rc == 1) changed = 1;
       if (rc >= 0 && e->qlen > 0 && drain_queue(e) != 0) rc = -1;
+      if (rc < 0) queue_release(e);
+      units_pop(e, mark);
     }
     windows_free(&l);
     if (rc < 0) return -1;
@@ -625,6 +714,9 @@ int engine_drain(struct engine *e) {
    * scanned: scan again, at most hop-limit times (windows that keep
    * opening each other are left in the state). */
   if (!e->opt.wall_clock && engine_advance(e, INT64_MAX) != 0) return -1;
+  /* The windows of a stage close first, then what they emitted is routed:
+   * each one's unit stays on the stack until then. */
+  size_t mark = e->nunits;
   for (int round = 0, closed = 1; closed && round <= e->opt.hop_limit; round++) {
     closed = 0;
     for (uint32_t i = 0; i < e->img->nentries; i++) {
@@ -644,12 +736,16 @@ int engine_drain(struct engine *e) {
           if (e->opt.wall_clock || !at) at = e->last_time;
           if (close_window(e, &l.items[k], at) < 0) {
             windows_free(&l);
+            queue_release(e);
+            units_pop(e, mark);
             return -1;
           }
           closed = 1;
         }
         windows_free(&l);
-        if (drain_queue(e) != 0) return -1;
+        int rc = drain_queue(e);
+        units_pop(e, mark);
+        if (rc != 0) return -1;
       }
     }
   }
@@ -732,17 +828,20 @@ static int route(struct engine *e, struct json_object *ev, int hop) {
     }
   }
   if (hop == 0 && now > e->last_time) e->last_time = now;   /* input events only: emitted ones may carry later times */
-  if (hop == 0 && engine_advance(e, now) != 0) return -1;
+  if (hop == 0 && engine_advance(e, now) != 0) return STAGE_FAILED;
   size_t n = match_event(e->rules, e->scratch, ev, e->matched, e->stats.nrules + 1);
-  if (n == MATCH_ERROR) return -1;
+  if (n == MATCH_ERROR) return STAGE_FAILED;
   trace(e, "%s %s/%s: %zu rule%s", hop ? "emitted" : "event", source, detail_type, n, n == 1 ? "" : "s");
   if (n && hop == 0) e->stats.matched++;
   /* The matched ids are in a scratch the pipelines may reuse: copy them. */
   uint32_t ids[64], *list = n <= 64 ? ids : malloc(n * sizeof *list);
-  if (!list) return -1;
+  if (!list) {
+    dead_letter(e, "out of memory: the rules it matches cannot be run", ev);
+    return STAGE_OK;
+  }
   memcpy(list, e->matched, n * sizeof *list);
-  int rc = 0;
-  for (size_t i = 0; i < n && rc == 0; i++) {
+  int rc = STAGE_OK;
+  for (size_t i = 0; i < n && rc == STAGE_OK; i++) {
     e->stats.rule_matches[list[i]]++;
     trace(e, "  rule %s", e->rule_names[list[i]]);
     e->event_name = e->rule_event[list[i]];
@@ -753,24 +852,48 @@ static int route(struct engine *e, struct json_object *ev, int hop) {
   return rc;
 }
 
+/* Drops what is queued (the state store failed: the host rolls back).  -1. */
+static int queue_release(struct engine *e) {
+  for (size_t i = e->qhead; i < e->qhead + e->qlen; i++) json_object_put(e->queue[i].event);
+  e->qhead = e->qlen = 0;
+  return -1;
+}
+
+/* Routes the emitted events in the queue, each in its own unit of work;
+ * a unit whose budget is spent has its events dropped (and counted).  0,
+ * or -1 when the state store failed. */
 static int drain_queue(struct engine *e) {
+  size_t unit = e->unit;
+  int rc = STAGE_OK;
   while (e->qlen) {
     struct queued q = e->queue[e->qhead++];
     e->qlen--;
-    int rc = route(e, q.event, q.hop);
+    e->unit = q.unit;
+    if (rc < 0) {}   /* the store failed: the host rolls back; release the rest */
+    else if (current(e)->spent) current(e)->unrouted++;
+    else rc = route(e, q.event, q.hop);
     json_object_put(q.event);
-    if (rc != 0) return -1;
   }
   e->qhead = 0;
-  return 0;
+  e->unit = unit;
+  return rc < 0 ? -1 : 0;
 }
 
 int engine_event(struct engine *e, struct json_object *event, long line) {
   e->line = line;
-  e->seq = 0;
   e->stats.events++;
-  if (route(e, event, 0) != 0) return -1;
-  return drain_queue(e);
+  size_t mark = e->nunits;
+  long unit = unit_push(e);
+  if (unit < 0) {
+    dead_letter(e, "out of memory", event);
+    return 0;
+  }
+  work_start_input(&e->units[unit], &e->budget, event, line);
+  e->unit = (size_t)unit;
+  int rc = route(e, event, 0);
+  rc = rc >= 0 ? drain_queue(e) : queue_release(e);
+  units_pop(e, mark);
+  return rc < 0 ? -1 : 0;
 }
 
 void engine_reject(struct engine *e, long line, const char *reason) {

@@ -6,7 +6,11 @@
  * matched flows and routes stage by stage, and sends emitted events back
  * through the rules, as EventBridge delivers them, up to a hop limit.
  * Whatever cannot be processed goes to the dead-letter sink with a reason;
- * the engine itself never stops on a bad event.
+ * the engine itself never stops on a bad event.  The work one input event
+ * may cause is bounded (engine_options' budget): past it, the rest of its
+ * work is dropped and reported in one dead letter.  Emitted events get
+ * ids derived from the input's id (engine_work.h): unique, and the same on
+ * a replay.
  *
  * State changes go to the state store given; the host brackets events in
  * transactions (state_begin/state_commit) as it sees fit.
@@ -21,6 +25,11 @@
 #define ENGINE_MAX_EVENT_BYTES (256 * 1024)   /* EventBridge's PutEvents entry limit */
 #define ENGINE_MAX_DEPTH 64                    /* JSON nesting accepted in input */
 #define ENGINE_DEFAULT_HOPS 16
+/* JSON nesting of a declared event's schema in an image: each object level
+ * of an event takes two (`properties`, then the field), so the schema of
+ * any event within ENGINE_MAX_DEPTH fits.  The compiler refuses types whose
+ * schema would be deeper. */
+#define ENGINE_MAX_SCHEMA_DEPTH (2 * ENGINE_MAX_DEPTH + 8)
 
 struct engine_sink {
   void *ctx;
@@ -42,6 +51,12 @@ struct engine_options {
   const char *region;           /* default "local" */
   const struct views_config *views;   /* where views read blobs and write indexes (views.h;
                                          borrowed); NULL: those views refuse */
+  /* The work budget of one input event (or one window closed by time or
+   * at drain), with everything it emits, transitively; 0: the default
+   * (engine_work.h says why these): */
+  uint64_t budget_events;       /* emitted events, 10,000 */
+  uint64_t budget_bytes;        /* bytes of emitted events (JSON), 64 MiB */
+  uint64_t budget_rows;         /* rows passed on by native stages, 200,000 */
 };
 
 struct engine_stats {
@@ -52,8 +67,11 @@ struct engine_stats {
 
 struct engine;
 
-/* Takes ownership of the image.  NULL (and err) when a pattern or schema
- * in the image cannot be used, or a stage is unknown to this runtime. */
+/* Ownership: on success the engine owns the image (engine_free frees it).
+ * On failure it returns NULL with a message in err and has freed nothing of
+ * its arguments: the image is still the caller's to free.  Failures: a
+ * pattern or schema in the image cannot be used, a stage is unknown to this
+ * runtime, out of memory. */
 struct engine *engine_new(struct image *image, struct state_store *state, const struct engine_options *opt,
                           const struct engine_sink *sink, char *err, size_t err_size);
 void engine_free(struct engine *e);

@@ -31,7 +31,9 @@ static int is_number(struct json_object *v) {
   return v && v != VM_MISSING && (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double));
 }
 
-/* Folds one input value into the aggregate state `acc` (a member of aggs). */
+/* Folds one input value into the aggregate state `acc` (a member of aggs).
+ * STAGE_REPORTED when the value cannot be folded (dead-lettered: the row
+ * is then not counted in the window either). */
 static int fold(struct stage_run *run, struct json_object *aggs, const char *name, const char *fn, struct json_object *in) {
   struct json_object *acc = NULL;
   int have = json_object_object_get_ex(aggs, name, &acc);
@@ -43,26 +45,30 @@ static int fold(struct stage_run *run, struct json_object *aggs, const char *nam
     json_object_object_add(aggs, name, json_object_get(in));
   } else if (strcmp(fn, "min") == 0 || strcmp(fn, "max") == 0) {
     int c = have ? vm_compare(in, acc) : 0;
-    if (have && c == 2) return stage_fail(run, "`%s(...)` of `%s` cannot order %s values", fn, name, json_object_get_type(in) == json_type_string ? "string" : "mixed");
+    if (have && c == 2) return stage_fail(run, "`%s(...)` of `%s` cannot order %s values", fn, name, json_object_get_type(in) == json_type_string ? "string" : "mixed"), STAGE_REPORTED;
     if (!have || (fn[1] == 'i' ? c < 0 : c > 0)) json_object_object_add(aggs, name, json_object_get(in));
   } else if (strcmp(fn, "sum") == 0 || strcmp(fn, "avg") == 0) {
-    if (!is_number(in)) return stage_fail(run, "`%s(...)` of `%s` needs numbers", fn, name);
+    if (!is_number(in)) return stage_fail(run, "`%s(...)` of `%s` needs numbers", fn, name), STAGE_REPORTED;
     if (fn[0] == 's') {
-      json_object_object_add(aggs, name, have ? add_numbers(acc, in) : json_object_get(in));
+      if (stage_set(aggs, name, have ? add_numbers(acc, in) : json_object_get(in)) != 0)
+        return stage_fail(run, "out of memory"), STAGE_REPORTED;
     } else {
       struct json_object *sum = NULL, *n = NULL, *next = json_object_new_object();
       if (have) {
         json_object_object_get_ex(acc, "sum", &sum);
         json_object_object_get_ex(acc, "n", &n);
       }
-      json_object_object_add(next, "sum", sum ? add_numbers(sum, in) : json_object_get(in));
-      json_object_object_add(next, "n", json_object_new_int64((n ? json_object_get_int64(n) : 0) + 1));
-      json_object_object_add(aggs, name, next);
+      if (stage_set(next, "sum", sum ? add_numbers(sum, in) : json_object_get(in)) |
+          stage_set(next, "n", json_object_new_int64((n ? json_object_get_int64(n) : 0) + 1))) {
+        json_object_put(next);
+        return stage_fail(run, "out of memory"), STAGE_REPORTED;
+      }
+      if (stage_set(aggs, name, next) != 0) return stage_fail(run, "out of memory"), STAGE_REPORTED;
     }
   } else if (strcmp(fn, "distinct") == 0 || strcmp(fn, "list") == 0) {
     if (!have) {
       acc = json_object_new_array();
-      json_object_object_add(aggs, name, acc);
+      if (stage_set(aggs, name, acc) != 0) return stage_fail(run, "out of memory"), STAGE_REPORTED;
     }
     if (fn[0] == 'd')
       window_distinct_add(acc, in, DISTINCT_MAX);
@@ -72,10 +78,12 @@ static int fold(struct stage_run *run, struct json_object *aggs, const char *nam
   return 0;
 }
 
+/* The emitted row; NULL when out of memory. */
 static struct json_object *result(struct json_object *window) {
   struct json_object *out = window_output(window), *aggs = NULL, *count = NULL;
+  int bad = !out;
   json_object_object_get_ex(window, "count", &count);
-  if (json_object_object_get_ex(window, "aggs", &aggs)) {
+  if (out && json_object_object_get_ex(window, "aggs", &aggs)) {
     struct json_object *fns = NULL;
     json_object_object_get_ex(window, "fns", &fns);
     json_object_object_foreach(fns, name, fnv) {
@@ -83,17 +91,21 @@ static struct json_object *result(struct json_object *window) {
       struct json_object *acc = NULL;
       int have = json_object_object_get_ex(aggs, name, &acc);
       if (strcmp(fn, "count") == 0) {
-        json_object_object_add(out, name, json_object_get(count));
+        bad |= stage_set_ref(out, name, count);
       } else if (strcmp(fn, "avg") == 0) {
         struct json_object *sum, *n;
         if (have && json_object_object_get_ex(acc, "sum", &sum) && json_object_object_get_ex(acc, "n", &n))
-          json_object_object_add(out, name, json_object_new_double(json_object_get_double(sum) / (double)json_object_get_int64(n)));
+          bad |= stage_set(out, name, json_object_new_double(json_object_get_double(sum) / (double)json_object_get_int64(n)));
       } else if (have) {
-        json_object_object_add(out, name, json_object_get(acc));
+        bad |= stage_set_ref(out, name, acc);
       } else if (strcmp(fn, "distinct") == 0 || strcmp(fn, "list") == 0) {
-        json_object_object_add(out, name, json_object_new_array());
+        bad |= stage_set(out, name, json_object_new_array());
       }
     }
+  }
+  if (bad) {
+    json_object_put(out);
+    return NULL;
   }
   return out;
 }
@@ -101,9 +113,10 @@ static struct json_object *result(struct json_object *window) {
 static int aggregator_process(struct stage_run *run, struct json_object *row) {
   (void)row;
   struct window_run w;
-  if (window_open(run, &w) != 0) {
+  int rc = window_open(run, &w);
+  if (rc != STAGE_OK) {
     window_done(&w);
-    return 0;
+    return rc < 0 ? STAGE_FAILED : STAGE_OK;
   }
   struct json_object *aggs, *fns;
   if (!json_object_object_get_ex(w.window, "aggs", &aggs)) {
@@ -130,14 +143,14 @@ static int aggregator_process(struct stage_run *run, struct json_object *row) {
       return 0;
     }
   }
-  int rc = window_save_or_close(run, &w);
+  rc = window_save_or_close(run, &w);
   if (rc == 1) {
-    struct json_object *out = result(w.window);
+    struct json_object *out = result(w.window);   /* NULL: dead-lettered as out of memory */
     rc = stage_continue(run, out, stage_now(run));
     json_object_put(out);
   }
   window_done(&w);
-  return rc < 0 ? -1 : 0;
+  return rc < 0 ? STAGE_FAILED : STAGE_OK;
 }
 
 static int aggregator_close(struct stage_run *run, const char *key, struct json_object *window) {

@@ -16,17 +16,21 @@
 #include "stage_window.h"
 #include "vm.h"
 
+/* The emitted row; NULL when out of memory. */
 static struct json_object *result(struct stage_run *run, struct json_object *window, int complete) {
   struct json_object *out = json_object_new_object(), *key = NULL, *parts = NULL;
   json_object_object_get_ex(window, "key", &key);
-  json_object_object_add(out, "key", json_object_get(key));
-  json_object_object_add(out, "complete", json_object_new_boolean(complete));
+  int bad = stage_set_ref(out, "key", key) | stage_set(out, "complete", json_object_new_boolean(complete));
   json_object_object_get_ex(window, "parts", &parts);
   const char *name;
-  for (int i = 0; (name = stage_flow_event(run, i)) != NULL; i++) {
+  for (int i = 0; !bad && (name = stage_flow_event(run, i)) != NULL; i++) {
     struct json_object *part;
     if (parts && json_object_object_get_ex(parts, name, &part) && json_object_is_type(part, json_type_array))
-      json_object_object_add(out, name, json_object_get(json_object_array_get_idx(part, 1)));
+      bad |= stage_set_ref(out, name, json_object_array_get_idx(part, 1));
+  }
+  if (bad) {
+    json_object_put(out);
+    return NULL;
   }
   return out;
 }
@@ -44,9 +48,11 @@ static int combiner_process(struct stage_run *run, struct json_object *row) {
   for (int i = 0; event && (name = stage_flow_event(run, i)) != NULL; i++) known |= strcmp(name, event) == 0;
   if (!known) return stage_fail(run, "the row does not come from one of the events the flow listens to");
   struct window_run w;
-  if (window_load(run, &w) != 0 || window_positive_arg(run, "within", &w.after_ms) != 0) {
+  int rc = window_load(run, &w);
+  if (rc == STAGE_OK) rc = window_positive_arg(run, "within", &w.after_ms);
+  if (rc != STAGE_OK) {
     window_done(&w);
-    return 0;
+    return rc < 0 ? STAGE_FAILED : STAGE_OK;
   }
   window_add(run, &w);
   struct json_object *parts, *held;
@@ -58,14 +64,16 @@ static int combiner_process(struct stage_run *run, struct json_object *row) {
   if (!json_object_object_get_ex(parts, event, &held) || !json_object_is_type(held, json_type_array) ||
       json_object_get_int64(json_object_array_get_idx(held, 0)) <= now) {
     struct json_object *part = json_object_new_array();
-    json_object_array_add(part, json_object_new_int64(now));
-    json_object_array_add(part, json_object_get(row));
-    json_object_object_add(parts, event, part);
+    int bad = stage_push(part, json_object_new_int64(now)) | stage_push(part, json_object_get(row));
+    if (bad) json_object_put(part);
+    if (bad || stage_set(parts, event, part) != 0) {   /* stage_set releases part when it fails */
+      window_done(&w);
+      return stage_fail(run, "out of memory"), STAGE_OK;
+    }
   }
   int complete = 1;
   for (int i = 0; complete && (name = stage_flow_event(run, i)) != NULL; i++)
     complete = json_object_object_get_ex(parts, name, NULL);
-  int rc;
   if (complete) {
     struct state_key k;
     stage_state_key(run, w.key_json, &k);
@@ -74,7 +82,7 @@ static int combiner_process(struct stage_run *run, struct json_object *row) {
     rc = window_save_or_close(run, &w);   /* no count limit: it stores, with the `within` deadline */
   }
   window_done(&w);
-  return rc < 0 ? -1 : 0;
+  return rc < 0 ? STAGE_FAILED : STAGE_OK;
 }
 
 static int combiner_close(struct stage_run *run, const char *key, struct json_object *window) {

@@ -93,13 +93,17 @@ static void spans_union(struct spans *s) {
   s->n = out + 1;
 }
 
+/* The spans as [[start, end], ...]; NULL when out of memory. */
 static struct json_object *spans_json(const struct spans *s) {
   struct json_object *a = json_object_new_array();
-  for (size_t i = 0; i < s->n; i++) {
+  for (size_t i = 0; a && i < s->n; i++) {
     struct json_object *p = json_object_new_array();
-    json_object_array_add(p, json_object_new_int64(s->items[i].start));
-    json_object_array_add(p, json_object_new_int64(s->items[i].end));
-    json_object_array_add(a, p);
+    int bad = stage_push(p, json_object_new_int64(s->items[i].start)) | stage_push(p, json_object_new_int64(s->items[i].end));
+    if (bad) json_object_put(p);
+    if (bad || stage_push(a, p) != 0) {
+      json_object_put(a);
+      a = NULL;
+    }
   }
   return a;
 }
@@ -194,16 +198,19 @@ static int emit(struct stage_run *run, struct json_object *block, int64_t at) {
   int64_t covered = 0;
   for (size_t i = 0; i < s.n; i++) covered += s.items[i].end - s.items[i].start;
   struct json_object *out = window_output(block), *tags = NULL;
-  json_object_object_add(out, "start", window_time(s.items[0].start));
-  json_object_object_add(out, "end", window_time(s.items[s.n - 1].end));
-  json_object_object_add(out, "covered", json_object_new_int64(covered));
-  json_object_object_add(out, "pieces", json_object_new_int64((int64_t)s.n));
+  int bad = stage_set(out, "start", window_time(s.items[0].start)) | stage_set(out, "end", window_time(s.items[s.n - 1].end)) |
+            stage_set(out, "covered", json_object_new_int64(covered)) | stage_set(out, "pieces", json_object_new_int64((int64_t)s.n));
   struct json_object *sorted = json_object_new_array();
-  if (json_object_object_get_ex(block, "tags", &tags) && json_object_is_type(tags, json_type_array)) {
-    for (size_t i = 0; i < json_object_array_length(tags); i++) json_object_array_add(sorted, json_object_get(json_object_array_get_idx(tags, i)));
+  if (sorted && json_object_object_get_ex(block, "tags", &tags) && json_object_is_type(tags, json_type_array)) {
+    for (size_t i = 0; i < json_object_array_length(tags); i++)
+      bad |= json_object_array_add(sorted, json_object_get(json_object_array_get_idx(tags, i))) != 0;
     json_object_array_sort(sorted, by_text);
   }
-  json_object_object_add(out, "tags", sorted);
+  bad |= stage_set(out, "tags", sorted);
+  if (bad) {
+    json_object_put(out);
+    out = NULL;   /* dead-lettered as out of memory */
+  }
   free(s.items);
   int rc = stage_continue(run, out, at);
   json_object_put(out);
@@ -251,8 +258,7 @@ static int absorb_reached(struct json_object *block, struct spans *spans, struct
     }
   }
   spans_union(spans);
-  json_object_object_add(block, "pieces", spans_json(spans));
-  return 0;
+  return stage_set(block, "pieces", spans_json(spans));
 }
 
 /* Deletes the merged blocks, except the one stored under `keep` (NULL: none). */
@@ -297,7 +303,11 @@ static int merge(struct stage_run *run, const char *key_json, struct json_object
   struct stored_list found = { 0 };
   int64_t start, end, closes, now = stage_now(run);
   int rc = find_blocks(run, &k, &found);
-  if (rc != 0 || (rc = absorb_reached(block, spans, &found, gap, &start, &end)) != 0) goto done;
+  if (rc != 0) goto done;
+  if (absorb_reached(block, spans, &found, gap, &start, &end) != 0) {
+    rc = stage_fail(run, "out of memory");   /* nothing was changed in the state */
+    goto done;
+  }
   if (end > TIME_MAX || gap > TIME_MAX - end || after > TIME_MAX - end - gap) {
     rc = stage_fail(run, "the block would close after the year 9999: `gap` or `after` is too large");
     goto done;

@@ -17,14 +17,23 @@
 #define SPAN_MAX  ((int64_t)1000000000000000)   /* ms: about 31,700 years, so times cannot overflow */
 
 /* The output row: the input's fields, then item, index and total (a field
- * the input already has is kept, as the checker types `{ ...input, item }`). */
-static int emit_piece(struct stage_run *run, struct json_object *row, struct json_object *item, int64_t index,
-                      int64_t total, int64_t time_ms) {
-  struct json_object *out = json_object_new_object();
-  json_object_object_foreach(row, k, v) json_object_object_add(out, k, json_object_get(v));
-  if (!json_object_object_get_ex(out, "item", NULL)) json_object_object_add(out, "item", json_object_get(item));
-  if (!json_object_object_get_ex(out, "index", NULL)) json_object_object_add(out, "index", json_object_new_int64(index));
-  if (!json_object_object_get_ex(out, "total", NULL)) json_object_object_add(out, "total", json_object_new_int64(total));
+ * the input already has is kept, as the checker types `{ ...input, item }`).
+ * built: 0 when making the item ran out of memory (the row is then
+ * dead-lettered as such). */
+static int emit_piece(struct stage_run *run, struct json_object *row, struct json_object *item, int built,
+                      int64_t index, int64_t total, int64_t time_ms) {
+  struct json_object *out = built ? json_object_new_object() : NULL;
+  int bad = !out;
+  if (out) {
+    json_object_object_foreach(row, k, v) bad |= stage_set_ref(out, k, v);
+  }
+  if (!json_object_object_get_ex(out, "item", NULL)) bad |= stage_set_ref(out, "item", item);
+  if (!json_object_object_get_ex(out, "index", NULL)) bad |= stage_set(out, "index", json_object_new_int64(index));
+  if (!json_object_object_get_ex(out, "total", NULL)) bad |= stage_set(out, "total", json_object_new_int64(total));
+  if (bad) {
+    json_object_put(out);
+    out = NULL;   /* dead-lettered as out of memory */
+  }
   int rc = stage_continue(run, out, time_ms);
   json_object_put(out);
   return rc;
@@ -39,16 +48,18 @@ static int split_list(struct stage_run *run, struct json_object *row, struct jso
   if (total > SPLIT_MAX) return too_many(run, total);
   for (int64_t i = 0; i < total; i++) {
     struct json_object *item;
+    int built = 1;
     if (size) {
       item = json_object_new_array();
-      for (int64_t k = i * size; k < n && k < (i + 1) * size; k++)
-        json_object_array_add(item, json_object_get(json_object_array_get_idx(list, (size_t)k)));
+      built = item != NULL;
+      for (int64_t k = i * size; built && k < n && k < (i + 1) * size; k++)
+        built = json_object_array_add(item, json_object_get(json_object_array_get_idx(list, (size_t)k))) == 0;
     } else {
       item = json_object_get(json_object_array_get_idx(list, (size_t)i));
     }
-    int rc = emit_piece(run, row, item, i, total, stage_now(run));
+    int rc = emit_piece(run, row, item, built, i, total, stage_now(run));
     json_object_put(item);
-    if (rc != 0) return -1;
+    if (rc != STAGE_OK) return rc;   /* the store failed, or the budget is spent */
   }
   return 0;
 }
@@ -74,9 +85,9 @@ static int split_text(struct stage_run *run, struct json_object *row, struct jso
     size_t end = at;
     for (int64_t c = 0; c < size && end < len; c++) end = next_char(s, len, end);
     struct json_object *item = json_object_new_string_len(s + at, (int)(end - at));
-    int rc = emit_piece(run, row, item, i, total, stage_now(run));
+    int rc = emit_piece(run, row, item, item != NULL, i, total, stage_now(run));
     json_object_put(item);
-    if (rc != 0) return -1;
+    if (rc != STAGE_OK) return rc;   /* the store failed, or the budget is spent */
     at = end;
   }
   return 0;
@@ -94,13 +105,11 @@ static int split_span(struct stage_run *run, struct json_object *row, int64_t sp
   for (int64_t i = 0; i < total; i++) {
     int64_t offset = i * every, length = span - offset < every ? span - offset : every;
     struct json_object *item = json_object_new_object();
-    json_object_object_add(item, "start", time_value(start + offset));
-    json_object_object_add(item, "end", time_value(start + offset + length));
-    json_object_object_add(item, "offset", json_object_new_int64(offset));
-    json_object_object_add(item, "length", json_object_new_int64(length));
-    int rc = emit_piece(run, row, item, i, total, start + offset);
+    int built = !(stage_set(item, "start", time_value(start + offset)) | stage_set(item, "end", time_value(start + offset + length)) |
+                  stage_set(item, "offset", json_object_new_int64(offset)) | stage_set(item, "length", json_object_new_int64(length)));
+    int rc = emit_piece(run, row, item, built, i, total, start + offset);
     json_object_put(item);
-    if (rc != 0) return -1;
+    if (rc != STAGE_OK) return rc;   /* the store failed, or the budget is spent */
   }
   return 0;
 }

@@ -83,12 +83,12 @@ static struct json_object *stitched(struct json_object *window) {
 }
 
 static int emit(struct stage_run *run, struct json_object *window) {
-  struct json_object *out = window_output(window), *content = stitched(window);
-  if (!content) {
+  struct json_object *out = window_output(window), *content = out ? stitched(window) : NULL;
+  if (!content || json_object_object_add(out, "content", content) != 0) {
     json_object_put(out);
-    return -1;
+    json_object_put(content);
+    return stage_fail(run, "out of memory"), STAGE_REPORTED;
   }
-  json_object_object_add(out, "content", content);
   int rc = stage_continue(run, out, stage_now(run));
   json_object_put(out);
   return rc;
@@ -132,7 +132,7 @@ static int stitcher_process(struct stage_run *run, struct json_object *row) {
                piece, (long long)max_bytes);
     goto done;
   }
-  if (window_load(run, &w) || window_positive_arg(run, "count", &w.count_limit) ||
+  if ((rc = window_load(run, &w)) != STAGE_OK || window_positive_arg(run, "count", &w.count_limit) ||
       window_positive_arg(run, "after", &w.after_ms))
     goto done;
   if (!w.count_limit && !w.after_ms) {
@@ -148,23 +148,23 @@ static int stitcher_process(struct stage_run *run, struct json_object *row) {
     size_t state_after = bytes + piece + (n + 1) * PIECE_OVERHEAD + seplen + strlen(w.key_json);
     if (n > 0 && (content_after > (size_t)max_bytes || state_after > STATE_BUDGET)) {
       /* The piece does not fit: the window closes now, as it is, and the piece opens the next one. */
-      if (emit(run, w.window) != 0 || window_restart(run, &w) != 0) {
-        rc = -1;
-        goto done;
-      }
+      if ((rc = emit(run, w.window)) != STAGE_OK || (rc = window_restart(run, &w)) != STAGE_OK) goto done;
     }
   }
   window_add(run, &w);
   if (content) {
     if (!json_object_object_get_ex(w.window, "pieces", &pieces) || !json_object_is_type(pieces, json_type_array)) {
       pieces = json_object_new_array();
-      json_object_object_add(w.window, "pieces", pieces);
+      if (stage_set(w.window, "pieces", pieces) != 0) pieces = NULL;
     }
     struct json_object *p = json_object_new_array();
-    json_object_array_add(p, json_object_new_int64(stage_now(run)));
-    json_object_array_add(p, json_object_get(content));
-    json_object_array_add(pieces, p);
-    json_object_object_add(w.window, "bytes", json_object_new_int64(window_int(w.window, "bytes") + (int64_t)piece));
+    int bad = stage_push(p, json_object_new_int64(stage_now(run))) | stage_push(p, json_object_get(content));
+    if (bad) json_object_put(p);
+    if (bad || stage_push(pieces, p) != 0 ||   /* stage_push releases p when it fails */
+        stage_set(w.window, "bytes", json_object_new_int64(window_int(w.window, "bytes") + (int64_t)piece)) != 0) {
+      stage_fail(run, "out of memory");   /* the window is not stored: the piece is only here */
+      goto done;
+    }
   }
   json_object_object_add(w.window, "sep", json_object_get(sep));
   rc = window_save_or_close(run, &w);
@@ -173,7 +173,7 @@ done:
   vm_release(content);
   vm_release(sep);
   window_done(&w);
-  return rc < 0 ? -1 : 0;
+  return rc < 0 ? STAGE_FAILED : STAGE_OK;
 }
 
 static int stitcher_close(struct stage_run *run, const char *key, struct json_object *window) {

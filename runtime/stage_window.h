@@ -21,14 +21,13 @@ struct window_run {
 };
 
 /* Reads `by`: its value (owned; NULL when absent) and its compact JSON text,
- * the state key (owned, "null" when absent).  -1 on an error already
- * reported. */
+ * the state key (owned, "null" when absent). */
 int window_key(struct stage_run *run, struct json_object **key, char **key_json);
 /* Reads `by` and loads the window of that key, or makes an empty one
- * (count 0).  -1 on an error already reported. */
+ * (count 0).  A key the store refuses is STAGE_REPORTED, not a loss. */
 int window_load(struct stage_run *run, struct window_run *w);
 /* Reads the positive (or non-negative) integer or duration argument `name`
- * into *out (0 when not given).  -1 on an error already reported. */
+ * into *out (0 when not given). */
 int window_positive_arg(struct stage_run *run, const char *name, int64_t *out);
 int window_nonnegative_arg(struct stage_run *run, const char *name, int64_t *out);
 /* Counts this row in the window: count, first_time, last_time (and opened
@@ -41,16 +40,18 @@ void window_absorb(struct json_object *into, struct json_object *from);
  * there or it holds `max` values already; 1 when it was added. */
 int window_distinct_add(struct json_object *values, struct json_object *value, size_t max);
 /* window_load, the `count`/`after` thresholds (at least one is required),
- * then window_add.  -1 on an error already reported. */
+ * then window_add. */
 int window_open(struct stage_run *run, struct window_run *w);
 /* Stores the window (with its deadline) or, when the count threshold is
- * reached, deletes it and returns 1: the caller then emits it. */
+ * reached, deletes it and returns 1: the caller then emits it.  0 when
+ * stored (or too large to keep: reported), -1 when the store failed. */
 int window_save_or_close(struct stage_run *run, struct window_run *w);
 /* Deletes the stored window (if any) and starts an empty one in its place,
  * for a stage that closes a window for a reason of its own (the stitcher's
  * size bound).  The caller has taken what it needed from w->window. */
 int window_restart(struct stage_run *run, struct window_run *w);
-/* The common output fields: key, count, first_time, last_time. */
+/* The common output fields: key, count, first_time, last_time (NULL when
+ * out of memory: stage_continue dead-letters a NULL row). */
 struct json_object *window_output(struct json_object *window);
 /* A time (ms since the epoch) as the RFC 3339 string rows carry (new reference). */
 struct json_object *window_time(int64_t ms);

@@ -14,9 +14,20 @@
 struct views_config;
 struct stage_run;   /* one invocation of a stage on one row (engine.c) */
 
+/* What a stage and its helpers return.  Every row that enters a stage
+ * leaves it as output (stage_continue), as state, or as a dead letter with
+ * its reason (stage_fail); only a failing state store stops the host. */
+enum stage_status {
+  STAGE_FAILED = -1,    /* the state store failed: the host rolls back and stops */
+  STAGE_OK = 0,
+  STAGE_REPORTED = 1,   /* this row went to the dead letters with its reason: go on */
+  STAGE_STOPPED = 2,    /* the work budget of the input event is spent: do no more for it */
+};
+
 struct native_stage {
   const char *name;
-  /* A row arrives. */
+  /* A row arrives.  Both callbacks return an enum stage_status (negative
+   * only when the state store failed). */
   int (*process)(struct stage_run *run, struct json_object *row);
   /* The window stored under `key` closed by time (or at drain): value is its state. */
   int (*close)(struct stage_run *run, const char *key, struct json_object *window);
@@ -53,8 +64,20 @@ const char *stage_flow_event(struct stage_run *run, int i);
 /* Where the views may read blobs and write indexes: the host's
  * configuration (engine_options.views), NULL when it gives none. */
 const struct views_config *stage_views(struct stage_run *run);
-/* Passes `row` (borrowed) on to the next stage; time_ms is the event time it carries. */
+/* Passes `row` (borrowed) on to the next stage; time_ms is the event time
+ * it carries.  A NULL row (its building ran out of memory) is dead-lettered.  STAGE_OK, STAGE_STOPPED when the input's work budget is
+ * spent (a stage that loops stops looping), or STAGE_FAILED. */
 int stage_continue(struct stage_run *run, struct json_object *row, int64_t time_ms);
-/* Reports a problem with this row to the dead-letter sink (the run goes on). */
+/* Building rows when any json-c allocation may fail.  stage_set sets
+ * o.name = v, a new reference (NULL: its allocation failed); stage_set_ref
+ * sets a borrowed v (NULL: JSON null); stage_push appends a new reference
+ * to array a.  0, or -1 when o (a) or v is NULL or json-c failed; v is then
+ * released.  A builder ORs the results and, on -1, drops its row and passes
+ * NULL to stage_continue, which dead-letters it as "out of memory". */
+int stage_set(struct json_object *o, const char *name, struct json_object *v);
+int stage_set_ref(struct json_object *o, const char *name, struct json_object *v);
+int stage_push(struct json_object *a, struct json_object *v);
+/* Reports a problem with this row to the dead-letter sink (the run goes
+ * on).  Returns 0 (STAGE_OK: the problem is handled). */
 int stage_fail(struct stage_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #endif

@@ -147,6 +147,7 @@ static int arith(struct vm_frame *f, uint32_t at, enum opcode op, struct json_ob
   }
   if (op == OP_ADD && json_object_is_type(a, json_type_array) && json_object_is_type(b, json_type_array)) {
     struct json_object *r = json_object_new_array();
+    if (!r) return fail(f, at, "out of memory", "", "");
     for (size_t i = 0; i < json_object_array_length(a); i++) json_object_array_add(r, json_object_get(json_object_array_get_idx(a, i)));
     for (size_t i = 0; i < json_object_array_length(b); i++) json_object_array_add(r, json_object_get(json_object_array_get_idx(b, i)));
     *out = r;
@@ -190,11 +191,13 @@ int vm_cidr_contains(const char *cidr, const char *ip);
 
 /* Makes the object in slot s safe to change: an object the block built
  * itself is changed in place; any other (the row, a part of it, a value
- * shared with it) is first copied.  -1 if s is not an object. */
+ * shared with it) is first copied.  -1 if s is not an object, -2 when out
+ * of memory. */
 static int writable(struct slot *s) {
   if (!s->v || s->v == VM_MISSING || !json_object_is_type(s->v, json_type_object)) return -1;
   if (s->owned == 2) return 0;
   struct json_object *copy = json_object_new_object();
+  if (!copy) return -2;
   json_object_object_foreach(s->v, key, val) json_object_object_add(copy, key, json_object_get(val));
   drop(*s);
   s->v = copy;
@@ -393,13 +396,23 @@ int vm_eval(const struct image *img, uint16_t index, struct vm_frame *f, struct 
       PUSH(r, 1);
       break;
     }
-    case OP_OBJECT: PUSH(json_object_new_object(), 2); break;
+    case OP_OBJECT: {
+      struct json_object *o = json_object_new_object();
+      if (!o) {
+        rc = fail(f, at, "out of memory", "", "");
+        goto out;
+      }
+      PUSH(o, 2);
+      break;
+    }
     case OP_SETF: {
       struct slot v = POP();
       const struct constant *k = &img->consts[u16at(code + pc)];
       pc += 2;
-      if (writable(&stack[sp - 1]) < 0) {
-        rc = fail(f, at, "cannot set field %s of a %s", k->as.string.bytes, vm_type_name(stack[sp - 1].v));
+      int w = writable(&stack[sp - 1]);
+      if (w < 0) {
+        rc = w == -2 ? fail(f, at, "out of memory", "", "")
+                     : fail(f, at, "cannot set field %s of a %s", k->as.string.bytes, vm_type_name(stack[sp - 1].v));
         drop(v);
         goto out;
       }
@@ -409,8 +422,9 @@ int vm_eval(const struct image *img, uint16_t index, struct vm_frame *f, struct 
     }
     case OP_MERGE: {
       struct slot src = POP();
-      if (writable(&stack[sp - 1]) < 0) {
-        rc = fail(f, at, "cannot merge into a %s%s", vm_type_name(stack[sp - 1].v), "");
+      int w = writable(&stack[sp - 1]);
+      if (w < 0) {
+        rc = w == -2 ? fail(f, at, "out of memory", "", "") : fail(f, at, "cannot merge into a %s%s", vm_type_name(stack[sp - 1].v), "");
         drop(src);
         goto out;
       }
@@ -424,6 +438,10 @@ int vm_eval(const struct image *img, uint16_t index, struct vm_frame *f, struct 
       int n = u16at(code + pc);
       pc += 2;
       struct json_object *a = json_object_new_array_ext(n);
+      if (!a) {
+        rc = fail(f, at, "out of memory", "", "");
+        goto out;
+      }
       for (int i = 0; i < n; i++) {
         struct slot s = stack[sp - n + i];
         json_object_array_add(a, s.v == VM_MISSING ? NULL : take(s));

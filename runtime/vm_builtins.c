@@ -104,6 +104,7 @@ int vm_builtin(int id, struct json_object *const *args, int argc, struct json_ob
     const char *s = json_object_get_string(a), *sep = json_object_get_string(b);
     size_t ls = (size_t)json_object_get_string_len(a), lsep = (size_t)json_object_get_string_len(b);
     struct json_object *r = json_object_new_array();
+    if (!r) return snprintf(err, n, "split: out of memory"), -1;
     if (lsep == 0) {
       json_object_array_add(r, json_object_get(a));
     } else {

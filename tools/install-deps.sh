@@ -4,7 +4,7 @@
 # `make check` does not need them.
 set -e
 PKGS="build-essential pkg-config flex bison libjson-c-dev libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev
-      libcmocka-dev jq libpocketsphinx-dev pocketsphinx-en-us espeak-ng sox"
+      libcmocka-dev jq libpocketsphinx-dev pocketsphinx-en-us espeak-ng sox uuid-dev time"
 [ "$1" = fuzz ] && PKGS="$PKGS clang-14 libfuzzer-14-dev"
 missing=""
 for p in $PKGS; do

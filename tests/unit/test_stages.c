@@ -48,8 +48,8 @@ static void on_dead(void *ctx, long line, const char *reason, struct json_object
   json_object_array_add(a->dead, json_object_new_string(reason));
 }
 
-/* A new engine for the application `text` on the store a->st. */
-static struct engine *app_engine(struct app *a, const char *text) {
+/* The loaded image of the application `text` (the caller frees it). */
+static struct image *app_image(const char *text) {
   struct diag d;
   diag_init(&d);
   const struct source *src = diag_add_source(&d, "app.flow", text, strlen(text));
@@ -65,12 +65,21 @@ static struct engine *app_engine(struct app *a, const char *text) {
   compilation_free(&c);
   ast_program_free(p);
   diag_free(&d);
+  return img;
+}
+
+/* A new engine for the application `text` on the store a->st, with options. */
+static struct engine *app_engine_with(struct app *a, const char *text, const struct engine_options *opt) {
+  char err[512];
+  struct image *img = app_image(text);
   struct engine_sink sink = { a, on_emit, on_dead, NULL };
-  struct engine *e = engine_new(img, a->st, NULL, &sink, err, sizeof err);
+  struct engine *e = engine_new(img, a->st, opt, &sink, err, sizeof err);
   if (!e) print_message("# %s\n", err);
   assert_non_null(e);
   return e;
 }
+
+static struct engine *app_engine(struct app *a, const char *text) { return app_engine_with(a, text, NULL); }
 
 static void app_start(struct app *a, const char *text) {
   a->st = state_open_memory();
@@ -520,6 +529,263 @@ static void test_intervals_many_pieces(void **unused) {
   app_stop(&a);
 }
 
+/* ---- engine_new: who owns the image when it fails ------------------------- */
+
+/* engine_new fails on a stage this runtime lacks, and leaves the image to
+ * its caller: freeing it afterwards is no double free (ASan checks). */
+static void test_engine_new_unknown_stage(void **unused) {
+  (void)unused;
+  struct image *img = app_image("event T from \"t\" { n: int }\n"
+                                "extern filter nosuch(by: any?) -> input\n"
+                                "flow f { on T | nosuch(by: n) -> emit T }\n");
+  struct state_store *st = state_open_memory();
+  char err[400] = "";
+  assert_null(engine_new(img, st, NULL, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "uses the stage `nosuch`, which this runtime does not provide"));
+  image_free(img);
+  state_close(st);
+}
+
+/* A schema nested `levels` arrays deep: {"type":"array","items":...}. */
+static char *nested_schema(int levels) {
+  size_t size = (size_t)levels * 40 + 64;
+  char *s = malloc(size), *at = s;
+  for (int i = 0; i < levels; i++) at += sprintf(at, "{\"type\":\"array\",\"items\":");
+  at += sprintf(at, "{\"type\":\"integer\"}");
+  for (int i = 0; i < levels; i++) *at++ = '}';
+  *at = 0;
+  return s;
+}
+
+/* The schema of event `T` replaced by one nested `levels` deep. */
+static void set_schema(struct image *img, int levels) {
+  struct constant *k = &img->consts[img->events[0].schema];
+  free(k->as.string.bytes);
+  k->as.string.bytes = nested_schema(levels);
+  k->as.string.length = (uint32_t)strlen(k->as.string.bytes);
+}
+
+/* json-c parses at most 32 levels by default: the schema of a type 27 arrays
+ * deep (the compiler's output) used to fail there, and the image was freed
+ * twice.  Now such a schema loads, and one deeper than the runtime takes is
+ * refused with a clear message and the image left to the caller. */
+static void test_engine_new_deep_schema(void **unused) {
+  (void)unused;
+  static const char text[] = "event T from \"t\" { n: int }\nflow f { on T -> emit T }\n";
+  struct state_store *st = state_open_memory();
+  char err[400] = "";
+  struct image *img = app_image(text);
+  set_schema(img, 40);
+  struct engine *e = engine_new(img, st, NULL, NULL, err, sizeof err);
+  if (!e) print_message("# %s\n", err);
+  assert_non_null(e);
+  engine_free(e);
+  img = app_image(text);
+  set_schema(img, ENGINE_MAX_SCHEMA_DEPTH + 1);
+  assert_null(engine_new(img, st, NULL, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "the schema of event `T` in the image is nested deeper than"));
+  image_free(img);
+  img = app_image(text);
+  set_schema(img, 100);   /* parses, but deeper than a schema the checker follows */
+  assert_null(engine_new(img, st, NULL, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "the schema of event `T` in the image cannot be used"));
+  image_free(img);
+  state_close(st);
+}
+
+/* ---- keys the state store refuses ----------------------------------------- */
+
+/* Every keyed stage, keyed by `k`: each keeps state for the row. */
+static const char keyed_app[] =
+  "import std.filters\n"
+  "import std.transformers\n"
+  "event T from \"t\" { k: string, s: string, a: time, b: time }\n"
+  "event O { k: any? }\n"
+  "flow counting { on T | counter(by: k, count: 2) | map { k: key } -> emit O }\n"
+  "flow aggregating { on T | aggregator(by: k, keep: { n: count() }, count: 2) | map { k: key } -> emit O }\n"
+  "flow stitching { on T | stitcher(by: k, content: s, count: 2) | map { k: key } -> emit O }\n"
+  "flow combining { on T | combiner(by: k, within: 1m) | map { k: key } -> emit O }\n"
+  "flow covering { on T | intervals(by: k, start: a, end: b) | map { k: key } -> emit O }\n";
+
+static void send_keyed(struct app *a, const char *key) {
+  struct json_object *d = json_object_new_object();
+  json_object_object_add(d, "k", json_object_new_string(key));
+  json_object_object_add(d, "s", json_object_new_string("text"));
+  json_object_object_add(d, "a", json_object_new_string("2026-03-02T09:00:00Z"));
+  json_object_object_add(d, "b", json_object_new_string("2026-03-02T09:01:00Z"));
+  send(a, "T", "t", "2026-03-02T09:00:00Z", d);
+}
+
+/* A `by` key over the store's 1,024 bytes, or not UTF-8, used to vanish:
+ * the row "matched a rule" and was neither kept nor emitted nor
+ * dead-lettered.  Now each stage dead-letters it, saying why, and a good
+ * key still works. */
+static void test_refused_keys_are_dead_letters(void **unused) {
+  (void)unused;
+  static const char *const flows[] = { "counting", "aggregating", "stitching", "combining", "covering" };
+  const size_t nflows = sizeof flows / sizeof *flows;
+  char long_key[1100];
+  memset(long_key, 'k', sizeof long_key - 1);
+  long_key[sizeof long_key - 1] = 0;
+  const char *bad[] = { long_key, "caf\xe9" };   /* Latin-1, not UTF-8 */
+  for (size_t b = 0; b < 2; b++) {
+    struct app a;
+    app_start(&a, keyed_app);
+    send_keyed(&a, bad[b]);
+    dump_dead(&a);
+    assert_int_equal(json_object_array_length(a.dead), nflows);
+    for (size_t i = 0; i < nflows; i++) {
+      const char *reason = json_object_get_string(json_object_array_get_idx(a.dead, i));
+      int found = 0;
+      for (size_t f = 0; f < nflows; f++) found |= strstr(reason, flows[f]) != NULL;
+      assert_true(found);
+      assert_true(strstr(reason, "cannot be kept") || strstr(reason, "cannot keep"));
+      assert_non_null(strstr(reason, b == 0 ? "longer than 1024 bytes" : "not valid UTF-8"));
+    }
+    send_keyed(&a, "good");
+    send_keyed(&a, "good");
+    assert_int_equal(json_object_array_length(a.dead), nflows);
+    assert_int_equal(engine_drain(a.e), 0);
+    assert_int_equal(json_object_array_length(a.emitted), nflows + 1);   /* the combiner of one event type: twice */
+    app_stop(&a);
+  }
+}
+
+/* ---- emitted ids ------------------------------------------------------------- */
+
+static const char ids_app[] =
+  "import std.filters\n"
+  "event T from \"t\" { k: string }\n"
+  "event O { k: any? }\n"
+  "flow copy { on T | map { k: k } -> emit O }\n"
+  "flow also { on T | map { k: k } -> emit O }\n"
+  "flow windows { on T | counter(by: k, after: 1m) | map { k: key } -> emit O }\n";
+
+/* One event with an id (NULL: none) on input line `line`. */
+static void send_id(struct app *a, const char *id, long line, const char *key, const char *time) {
+  struct json_object *ev = json_object_new_object(), *d = json_object_new_object();
+  if (id) json_object_object_add(ev, "id", json_object_new_string(id));
+  json_object_object_add(ev, "detail-type", json_object_new_string("T"));
+  json_object_object_add(ev, "source", json_object_new_string("t"));
+  json_object_object_add(ev, "time", json_object_new_string(time));
+  json_object_object_add(d, "k", json_object_new_string(key));
+  json_object_object_add(ev, "detail", d);
+  assert_int_equal(engine_event(a->e, ev, line), 0);
+  json_object_put(ev);
+}
+
+static const char *id_of(struct app *a, size_t i) { return str(json_object_array_get_idx(a->emitted, i), "id"); }
+
+/* The ids of everything one application emits for a fixed input. */
+static struct json_object *ids_for(const char *first_id, long first_line) {
+  struct app a;
+  app_start(&a, ids_app);
+  send_id(&a, first_id, first_line, "x", "2026-03-02T09:00:00Z");
+  send_id(&a, "ev-2", 1, "y", "2026-03-02T09:00:10Z");
+  send_id(&a, NULL, 1, "z", "2026-03-02T09:00:20Z");
+  assert_int_equal(engine_drain(a.e), 0);
+  struct json_object *ids = json_object_new_array();
+  for (size_t i = 0; i < json_object_array_length(a.emitted); i++) json_object_array_add(ids, json_object_new_string(id_of(&a, i)));
+  app_stop(&a);
+  return ids;
+}
+
+/* Emitted ids used to hash only (input line, emission number): the first
+ * event emitted for two inputs on the same line had the same id.  Now
+ * every id differs (inputs, flows, windows), they are UUIDs (version 5),
+ * and a replay gives the same ids. */
+static void test_emitted_ids(void **unused) {
+  (void)unused;
+  struct json_object *ids = ids_for("ev-1", 1), *again = ids_for("ev-1", 1), *other = ids_for("ev-9", 1);
+  size_t n = json_object_array_length(ids);
+  assert_int_equal(n, 9);   /* 3 inputs x (copy, also), and 3 windows at drain */
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < i; k++)
+      assert_string_not_equal(json_object_get_string(json_object_array_get_idx(ids, i)), json_object_get_string(json_object_array_get_idx(ids, k)));
+  for (size_t i = 0; i < n; i++) {
+    const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
+    assert_int_equal(strlen(id), 36);
+    assert_int_equal(id[14], '5');
+    assert_string_equal(id, json_object_get_string(json_object_array_get_idx(again, i)));
+  }
+  /* Another id for the first input: its events' ids change, the others' do not. */
+  assert_string_not_equal(json_object_get_string(json_object_array_get_idx(ids, 0)), json_object_get_string(json_object_array_get_idx(other, 0)));
+  assert_string_equal(json_object_get_string(json_object_array_get_idx(ids, 2)), json_object_get_string(json_object_array_get_idx(other, 2)));
+  json_object_put(ids);
+  json_object_put(again);
+  json_object_put(other);
+}
+
+/* ---- the work budget ---------------------------------------------------------- */
+
+static const char fan_app[] =
+  "import std.transformers\n"
+  "event T from \"t\" { s: string }\n"
+  "event O { i: int, j: int }\n"
+  "event Ping from \"p\" as \"Ping\" { n: int }\n"
+  "flow fan { on T | splitter(text: s, size: 1) | map { s: s, i: index } | splitter(text: s, size: 1)\n"
+  "           | map { i: i, j: index } -> emit O }\n"
+  "flow one { on Ping -> emit Ping }\n"
+  "flow two { on Ping -> emit Ping }\n";
+
+/* A splitter of 40 over a splitter of 40 (1,600 events) with a budget of
+ * 100 events; two flows that answer Ping with Ping (2^16 events to the hop
+ * limit): each input stops at the budget, with one dead letter that says
+ * so, and the next input gets a budget of its own. */
+static void test_work_budget_events(void **unused) {
+  (void)unused;
+  struct app a;
+  a.st = state_open_memory();
+  a.emitted = json_object_new_array();
+  a.dead = json_object_new_array();
+  struct engine_options opt = { .budget_events = 100 };
+  a.e = app_engine_with(&a, fan_app, &opt);
+  char text[41];
+  memset(text, 'x', 40);
+  text[40] = 0;
+  for (int round = 1; round <= 2; round++) {
+    struct json_object *d = json_object_new_object();
+    json_object_object_add(d, "s", json_object_new_string(text));
+    send(&a, "T", "t", "2026-03-02T09:00:00Z", d);
+    assert_int_equal(json_object_array_length(a.emitted), 100 * round);
+    assert_int_equal(json_object_array_length(a.dead), round);
+    const char *why = json_object_get_string(json_object_array_get_idx(a.dead, round - 1));
+    assert_non_null(strstr(why, "work budget spent: it emitted 100 events, the most one input event may cause"));
+  }
+  struct json_object *ping = json_object_new_object();
+  json_object_object_add(ping, "n", json_object_new_int(1));
+  send(&a, "Ping", "p", "2026-03-02T09:00:00Z", ping);
+  assert_int_equal(json_object_array_length(a.emitted), 300);
+  assert_int_equal(json_object_array_length(a.dead), 3);   /* no hop-limit dead letters: the budget ends it first */
+  assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a.dead, 2)), "emitted events not routed to the rules"));
+  app_stop(&a);
+}
+
+/* The bytes budget: events of some 1 KB against a budget of 10 KB. */
+static void test_work_budget_bytes(void **unused) {
+  (void)unused;
+  struct app a;
+  a.st = state_open_memory();
+  a.emitted = json_object_new_array();
+  a.dead = json_object_new_array();
+  struct engine_options opt = { .budget_bytes = 10000 };
+  a.e = app_engine_with(&a, split_app, &opt);
+  char text[2001];
+  memset(text, 'y', 2000);
+  text[2000] = 0;
+  struct json_object *d = json_object_new_object();
+  json_object_object_add(d, "s", json_object_new_string(text));
+  send(&a, "T", "t", "2026-03-02T09:00:00Z", d);   /* 1,000 rows of 2 characters, each event ~250 bytes */
+  size_t n = json_object_array_length(a.emitted), bytes = 0;
+  for (size_t i = 0; i < n; i++)
+    bytes += strlen(json_object_to_json_string_ext(json_object_array_get_idx(a.emitted, i), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+  assert_true(n > 10 && n < 1000);
+  assert_true(bytes <= 10000);
+  assert_int_equal(json_object_array_length(a.dead), 1);
+  assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a.dead, 0)), "bytes of events and the next would pass the 10000"));
+  app_stop(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_stitcher_state_budget),
@@ -534,6 +800,12 @@ int main(void) {
     cmocka_unit_test(test_intervals_restart),
     cmocka_unit_test(test_intervals_bad_rows),
     cmocka_unit_test(test_intervals_many_pieces),
+    cmocka_unit_test(test_engine_new_unknown_stage),
+    cmocka_unit_test(test_engine_new_deep_schema),
+    cmocka_unit_test(test_refused_keys_are_dead_letters),
+    cmocka_unit_test(test_emitted_ids),
+    cmocka_unit_test(test_work_budget_events),
+    cmocka_unit_test(test_work_budget_bytes),
   };
   cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);
