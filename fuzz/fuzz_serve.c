@@ -98,7 +98,8 @@ static void one_request(struct api *api, const char *s, size_t n) {
   else path = "/";
   char *query = strchr(path, '?');
   if (query) *query++ = 0;
-  struct api_request rq = { method, path, query, headers, nheaders, body, (size_t)(end - p) };
+  struct api_request rq = { .method = method, .path = path, .query = query, .headers = headers, .nheaders = nheaders,
+                            .body = body, .body_size = (size_t)(end - p) };
   struct api_response rs;
   memset(&rs, 0, sizeof rs);
   api_handle(api, &rq, &rs);
